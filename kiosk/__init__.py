@@ -1,0 +1,52 @@
+"""有声图书馆: the audio library kiosk (Flask application factory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _template_folder() -> Path:
+    """Templates sit inside the package in a wheel, at the repository's top in a checkout."""
+    installed = PACKAGE_DIR / "templates"
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / "templates"
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application from ``KIOSK_*`` settings plus ``overrides`` (tests pass these)."""
+    app = Flask(__name__, template_folder=str(_template_folder()))
+    settings = config_module.from_environment()
+    app.config.update(settings.flask_config())
+    if overrides:
+        app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config_module.engine_options(
+                overrides["SQLALCHEMY_DATABASE_URI"]
+            )
+
+    from . import i18n, storage
+    from .extensions import db
+
+    db.init_app(app)
+    storage.init_app(app)
+    i18n.init_app(app)
+
+    from . import formatting
+    from .views import api, errors, media, visitor
+
+    formatting.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(visitor.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(media.bp)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

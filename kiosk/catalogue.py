@@ -1,0 +1,332 @@
+"""Catalogue queries and changes: what visitor pages, the API and the CLI ask for.
+
+Queries return plain dataclasses, so templates and JSON never touch ORM objects,
+and only published items (in a published section) are ever shown to visitors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from . import codes
+from .extensions import db
+from .models import Book, CodeTarget, QrCode, Reader, Section, Track
+from .sortkeys import normalise, search_text, sort_key
+
+SEARCH_LIMIT = 50
+
+DEFAULT_SECTIONS: tuple[tuple[str, str, str, str, str], ...] = (
+    # slug, name, English name, description, colour
+    ("zhongguo-jingshen", "中国精神", "The Chinese Spirit", "家国情怀与时代楷模的故事", "#b3261e"),
+    ("fenghuo-jiyi", "烽火记忆", "Memories of War", "抗战岁月与英雄往事", "#7a4a1f"),
+    ("qianyan-jiedu", "前沿解读", "Frontiers Explained", "科技与社会前沿的通俗解读", "#1d5c8c"),
+    ("jingdian-songdu", "经典诵读", "Classics Read Aloud", "古诗文与经典名篇诵读", "#6b3fa0"),
+    ("sanjin-wenhua", "三晋文化", "Culture of Shanxi", "山西的历史、风物与非遗", "#8a5a00"),
+    ("tongsheng-tongqu", "童声童趣", "Children's Voices", "孩子们朗读的故事与童谣", "#2e7d32"),
+    ("mingjia-mingpian", "名家名篇", "Great Writers", "现当代名家散文与小说选读", "#4e342e"),
+    ("kepu-tiandi", "科普天地", "World of Science", "生活中的科学知识", "#00695c"),
+    ("jiankang-shenghuo", "健康生活", "Healthy Living", "养生保健与健康常识", "#ad1457"),
+)
+
+
+@dataclass(frozen=True)
+class SectionCard:
+    """A section as a tile on the wall."""
+
+    id: int
+    slug: str
+    name: str
+    name_en: str | None
+    description: str
+    colour: str
+    icon: str
+    book_count: int
+
+
+@dataclass(frozen=True)
+class BookSummary:
+    """A book as listed in a section or in search results."""
+
+    id: int
+    title: str
+    title_en: str | None
+    author: str
+    readers: list[str]
+    cover_key: str | None
+    cover_thumb_key: str | None
+    duration_ms: int
+    track_count: int
+    section_slug: str
+    section_name: str
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """A chapter with everything the player needs."""
+
+    id: int
+    book_id: int
+    position: int
+    title: str
+    reader: str | None
+    duration_ms: int
+    audio_key: str
+    mime_type: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class BookDetail:
+    """A book page: the book and its published chapters in order."""
+
+    summary: BookSummary
+    description: str
+    tracks: list[TrackView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrackDetail:
+    """The player page: a chapter, its book, and its neighbours."""
+
+    track: TrackView
+    book: BookSummary
+    previous_id: int | None
+    next_id: int | None
+
+
+# ---- queries -------------------------------------------------------------------------
+
+
+def wall() -> list[SectionCard]:
+    """Published sections in wall order, with how many published books each holds."""
+    counts = (
+        select(Book.section_id, func.count(Book.id).label("n"))
+        .where(Book.published.is_(True))
+        .group_by(Book.section_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Section, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.section_id == Section.id)
+        .where(Section.published.is_(True))
+        .order_by(Section.position, Section.id)
+    ).all()
+    return [_section_card(section, count) for section, count in rows]
+
+
+def section(slug: str) -> tuple[SectionCard, list[BookSummary]] | None:
+    """A published section and its published books in pinyin order, or ``None``."""
+    found = db.session.scalar(
+        select(Section).where(Section.slug == slug, Section.published.is_(True))
+    )
+    if found is None:
+        return None
+    books = _published_books(Book.section_id == found.id)
+    return _section_card(found, len(books)), books
+
+
+def search(query: str) -> list[BookSummary]:
+    """Published books whose title, author or reader matches ``query`` (characters or pinyin)."""
+    needle = normalise(query)
+    if not needle:
+        return []
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _published_books(Book.search_text.like(f"%{escaped}%", escape="\\"))[:SEARCH_LIMIT]
+
+
+def book(book_id: int) -> BookDetail | None:
+    """A published book with its published chapters, or ``None``."""
+    found = _published_book(book_id)
+    if found is None:
+        return None
+    tracks = [_track_view(t) for t in found.tracks if t.published]
+    return BookDetail(summary=_book_summary(found), description=found.description, tracks=tracks)
+
+
+def track(track_id: int) -> TrackDetail | None:
+    """A published chapter with its book and neighbouring chapters, or ``None``."""
+    found = db.session.get(Track, track_id)
+    if found is None or not found.published or _published_book(found.book_id) is None:
+        return None
+    siblings = [t for t in found.book.tracks if t.published]
+    index = siblings.index(found)
+    return TrackDetail(
+        track=_track_view(found),
+        book=_book_summary(found.book),
+        previous_id=siblings[index - 1].id if index > 0 else None,
+        next_id=siblings[index + 1].id if index + 1 < len(siblings) else None,
+    )
+
+
+def published_media(key: str) -> str | None:
+    """The MIME type of a published track's audio or published book's cover at ``key``."""
+    audio = db.session.execute(
+        select(Track.mime_type)
+        .join(Book, Track.book_id == Book.id)
+        .join(Section, Book.section_id == Section.id)
+        .where(
+            Track.audio_key == key,
+            Track.published.is_(True),
+            Book.published.is_(True),
+            Section.published.is_(True),
+        )
+    ).scalar()
+    if audio is not None:
+        return audio
+    cover = db.session.scalar(
+        select(Book.id)
+        .where((Book.cover_key == key) | (Book.cover_thumb_key == key), Book.published.is_(True))
+        .limit(1)
+    )
+    return "image/jpeg" if cover is not None else None
+
+
+def resolve_code(code: str) -> QrCode | None:
+    """The QR code row for a scanned ``code``, whatever its target's state."""
+    canonical = codes.normalise_code(code)
+    return db.session.get(QrCode, canonical) if canonical else None
+
+
+def primary_code(kind: CodeTarget, target_id: int) -> str | None:
+    """The oldest code pointing at a target: the one printed on its card."""
+    column = {
+        CodeTarget.SECTION: QrCode.section_id,
+        CodeTarget.BOOK: QrCode.book_id,
+        CodeTarget.TRACK: QrCode.track_id,
+    }[kind]
+    return db.session.scalar(
+        select(QrCode.code)
+        .where(QrCode.target_kind == kind, column == target_id)
+        .order_by(QrCode.created_at, QrCode.code)
+        .limit(1)
+    )
+
+
+# ---- changes (callers commit) ----------------------------------------------------------
+
+
+def ensure_default_sections() -> int:
+    """Create any of the nine default sections that are missing; return how many were made."""
+    existing = set(db.session.scalars(select(Section.slug)))
+    made = 0
+    for position, (slug, name, name_en, description, colour) in enumerate(DEFAULT_SECTIONS):
+        if slug in existing:
+            continue
+        new = Section(
+            slug=slug,
+            name=name,
+            name_en=name_en,
+            description=description,
+            colour=colour,
+            position=position,
+        )
+        db.session.add(new)
+        db.session.flush()
+        issue_code(CodeTarget.SECTION, new.id)
+        made += 1
+    return made
+
+
+def issue_code(kind: CodeTarget, target_id: int, note: str = "") -> str:
+    """Create a new unused code pointing at a target and return it."""
+    while True:
+        code = codes.new_code()
+        if db.session.get(QrCode, code) is None:
+            break
+    qr = QrCode(code=code, target_kind=kind, note=note)
+    setattr(qr, f"{kind.value}_id", target_id)
+    db.session.add(qr)
+    db.session.flush()
+    return code
+
+
+def reader_named(name: str) -> Reader:
+    """The reader with this display name, created if new."""
+    clean = name.strip()
+    found = db.session.scalar(select(Reader).where(Reader.name == clean))
+    if found is None:
+        found = Reader(name=clean)
+        db.session.add(found)
+        db.session.flush()
+    return found
+
+
+def refresh_book_index(target: Book) -> None:
+    """Recompute a book's pinyin sort key and search text (title, author, readers)."""
+    readers = {t.reader.name for t in target.tracks if t.reader is not None}
+    target.sort_key = sort_key(target.title)
+    target.search_text = search_text([target.title, target.title_en or "", target.author, *sorted(readers)])
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def _published_book(book_id: int) -> Book | None:
+    return db.session.scalar(
+        select(Book)
+        .join(Section, Book.section_id == Section.id)
+        .where(Book.id == book_id, Book.published.is_(True), Section.published.is_(True))
+        .options(selectinload(Book.tracks).selectinload(Track.reader))
+    )
+
+
+def _published_books(condition) -> list[BookSummary]:  # type: ignore[no-untyped-def]
+    books = db.session.scalars(
+        select(Book)
+        .join(Section, Book.section_id == Section.id)
+        .where(condition, Book.published.is_(True), Section.published.is_(True))
+        .options(
+            selectinload(Book.tracks).selectinload(Track.reader),
+            selectinload(Book.section),
+        )
+        .order_by(Book.sort_key, Book.id)
+    ).all()
+    return [_book_summary(b) for b in books]
+
+
+def _section_card(section_row: Section, book_count: int) -> SectionCard:
+    return SectionCard(
+        id=section_row.id,
+        slug=section_row.slug,
+        name=section_row.name,
+        name_en=section_row.name_en,
+        description=section_row.description,
+        colour=section_row.colour,
+        icon=section_row.icon,
+        book_count=int(book_count),
+    )
+
+
+def _book_summary(book_row: Book) -> BookSummary:
+    tracks = [t for t in book_row.tracks if t.published]
+    readers = list(dict.fromkeys(t.reader.name for t in tracks if t.reader is not None))
+    return BookSummary(
+        id=book_row.id,
+        title=book_row.title,
+        title_en=book_row.title_en,
+        author=book_row.author,
+        readers=readers,
+        cover_key=book_row.cover_key,
+        cover_thumb_key=book_row.cover_thumb_key,
+        duration_ms=sum(t.duration_ms for t in tracks),
+        track_count=len(tracks),
+        section_slug=book_row.section.slug,
+        section_name=book_row.section.name,
+    )
+
+
+def _track_view(track_row: Track) -> TrackView:
+    return TrackView(
+        id=track_row.id,
+        book_id=track_row.book_id,
+        position=track_row.position,
+        title=track_row.title,
+        reader=track_row.reader.name if track_row.reader else None,
+        duration_ms=track_row.duration_ms,
+        audio_key=track_row.audio_key,
+        mime_type=track_row.mime_type,
+        size_bytes=track_row.size_bytes,
+    )

@@ -1,0 +1,79 @@
+"""The ``kiosk`` command: the application's Flask CLI group (``flask --app kiosk`` works too)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import catalogue, schema
+from .extensions import db
+
+
+def prepare_database() -> int:
+    """Upgrade the schema in place and make sure the nine default sections exist."""
+    schema.upgrade()
+    made = catalogue.ensure_default_sections()
+    db.session.commit()
+    return made
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the schema and the nine default sections (safe to run twice)."""
+    made = prepare_database()
+    click.echo(f"Database at revision {schema.current_revision()}; {made} new section(s).")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo library: real, playable recordings made on this machine."""
+    from . import demo
+
+    prepare_database()
+    report = demo.load(echo=click.echo)
+    click.echo(f"Demo library ready: {report.books_created} new book(s), {report.tracks_created} new chapter(s).")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for phones on the LAN).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
+@click.option("--demo", "with_demo", is_flag=True, help="Load the demo library first.")
+@with_appcontext
+def serve_command(host: str, port: int, workers: int | None, with_demo: bool) -> None:
+    """Run the production server (gunicorn, gevent workers) on the configured database and store."""
+    from . import create_app, server
+
+    prepare_database()
+    if with_demo:
+        from . import demo
+
+        demo.load(echo=click.echo)
+    db.engine.dispose()  # never share database connections across gunicorn's fork
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    click.echo(f"有声图书馆 is serving at http://{shown_host}:{port}/  (Ctrl+C to stop)")
+    server.KioskServer(create_app, server.server_options(host, port, workers)).run()
+
+
+@click.command("db-revision", hidden=True)
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision_command(message: str) -> None:
+    """(Developers) write a migration for the difference between the models and the database."""
+    schema.autogenerate(message)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the commands to ``app.cli``."""
+    for command in (init_command, demo_command, serve_command, db_revision_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``kiosk`` console script."""
+    from . import create_app
+
+    FlaskGroup(create_app=create_app, add_version_option=False, load_dotenv=False)()

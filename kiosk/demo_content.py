@@ -1,0 +1,120 @@
+"""The demo library's books: public-domain classics and short texts written for the demo.
+
+Each chapter's text is spoken by espeak-ng when it is installed; otherwise the
+chapter is a calm generated tone piece of about ``fallback_s`` seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DemoChapter:
+    """One chapter to synthesise."""
+
+    title: str
+    text: str
+    fallback_s: int
+
+
+@dataclass(frozen=True)
+class DemoBook:
+    """One book of the demo library."""
+
+    section_slug: str
+    title: str
+    title_en: str
+    author: str
+    reader: str
+    description: str
+    chapters: tuple[DemoChapter, ...]
+
+
+DEMO_BOOKS: tuple[DemoBook, ...] = (
+    DemoBook(
+        section_slug="jingdian-songdu",
+        title="唐诗三首",
+        title_en="Three Tang Poems",
+        author="李白 王之涣 孟浩然",
+        reader="王晓明",
+        description="三首家喻户晓的唐诗,适合慢慢听、跟着读。",
+        chapters=(
+            DemoChapter("静夜思", "静夜思。唐,李白。床前明月光,疑是地上霜。举头望明月,低头思故乡。"
+                        "这首诗写的是秋夜里对故乡的思念。再读一遍:床前明月光,疑是地上霜。举头望明月,低头思故乡。", 40),
+            DemoChapter("登鹳雀楼", "登鹳雀楼。唐,王之涣。白日依山尽,黄河入海流。欲穷千里目,更上一层楼。"
+                        "鹳雀楼在山西永济,登楼远望,可以看到黄河。再读一遍:白日依山尽,黄河入海流。欲穷千里目,更上一层楼。", 45),
+            DemoChapter("春晓", "春晓。唐,孟浩然。春眠不觉晓,处处闻啼鸟。夜来风雨声,花落知多少。"
+                        "春天的早晨,鸟儿在歌唱。再读一遍:春眠不觉晓,处处闻啼鸟。夜来风雨声,花落知多少。", 40),
+        ),
+    ),
+    DemoBook(
+        section_slug="mingjia-mingpian",
+        title="春",
+        title_en="Spring",
+        author="朱自清",
+        reader="林静",
+        description="朱自清的散文名篇,写尽了春天的生机。节选朗读。",
+        chapters=(
+            DemoChapter("盼望着", "盼望着,盼望着,东风来了,春天的脚步近了。一切都像刚睡醒的样子,欣欣然张开了眼。"
+                        "山朗润起来了,水涨起来了,太阳的脸红起来了。小草偷偷地从土里钻出来,嫩嫩的,绿绿的。"
+                        "园子里,田野里,瞧去,一大片一大片满是的。坐着,躺着,打两个滚,踢几脚球,赛几趟跑,捉几回迷藏。"
+                        "风轻悄悄的,草软绵绵的。", 75),
+            DemoChapter("春天像小姑娘", "春天像刚落地的娃娃,从头到脚都是新的,它生长着。"
+                        "春天像小姑娘,花枝招展的,笑着,走着。春天像健壮的青年,有铁一般的胳膊和腰脚,领着我们上前去。", 50),
+        ),
+    ),
+    DemoBook(
+        section_slug="zhongguo-jingshen",
+        title="可爱的中国",
+        title_en="Lovely China",
+        author="方志敏",
+        reader="李国华",
+        description="方志敏烈士在狱中写下的文字,饱含对祖国的深情。节选朗读。",
+        chapters=(
+            DemoChapter("母亲", "朋友,中国是生育我们的母亲。你们觉得这位母亲可爱吗?我想你们是和我一样的见解,都觉得这位母亲是蛮可爱蛮可爱的。"
+                        "以言气候,中国处于温带,不十分热,也不十分冷,好像我们母亲的体温,不高不低,最适宜于孩儿们的偎依。", 70),
+            DemoChapter("美丽的山河", "以言国土,中国土地广大,纵横万数千里,好像我们的母亲是一个身体魁大、胸宽背阔的妇人。"
+                        "中国海岸线之长而且弯曲,照现代地理学者说,海岸线愈长愈曲,则其文化发达愈早。", 60),
+        ),
+    ),
+    DemoBook(
+        section_slug="qianyan-jiedu",
+        title="人工智能是什么",
+        title_en="What Is Artificial Intelligence",
+        author="有声图书馆编辑部",
+        reader="陈思远",
+        description="用大白话讲清楚人工智能:它会什么,不会什么,和我们的生活有什么关系。",
+        chapters=(
+            DemoChapter("会学习的机器", "人工智能,说的是让机器做一些过去只有人才会做的事情,比如认字、听话、下棋、翻译。"
+                        "它的本领不是天生的,而是从大量的例子里学出来的。就像孩子看多了猫的照片,就认得猫一样。"
+                        "不过,机器学到的只是规律,它并不真正懂得猫是什么。", 70),
+            DemoChapter("身边的人工智能", "手机里的语音输入,地图里的路线推荐,看病时帮助医生读片子的软件,都用到了人工智能。"
+                        "用好它,可以省时省力;但也要记住,重要的事情还要自己拿主意。", 55),
+        ),
+    ),
+    DemoBook(
+        section_slug="tongsheng-tongqu",
+        title="小兔子乖乖",
+        title_en="Little Rabbit, Be Good",
+        author="传统童谣",
+        reader="小雨点",
+        description="孩子们最喜欢的童谣,一起拍手唱起来。",
+        chapters=(
+            DemoChapter("小兔子乖乖", "小兔子乖乖,把门儿开开,快点儿开开,我要进来。不开不开我不开,妈妈没回来,谁来也不开。"
+                        "小兔子乖乖,把门儿开开,快点儿开开,我要进来。就开就开我就开,妈妈回来了,我来把门开。", 45),
+        ),
+    ),
+    DemoBook(
+        section_slug="jiankang-shenghuo",
+        title="每天走一走",
+        title_en="A Walk a Day",
+        author="有声图书馆编辑部",
+        reader="张医生",
+        description="适合中老年朋友的散步小常识。",
+        chapters=(
+            DemoChapter("怎样散步", "饭后不要马上散步,最好休息半个小时再出门。散步的时候,抬头挺胸,步子不要太大,"
+                        "以身上微微出汗、说话不喘为好。每天走三十分钟左右,贵在坚持。天气太冷太热的时候,可以在室内活动。", 60),
+        ),
+    ),
+)

@@ -1,0 +1,116 @@
+"""The media store: immutable files addressed by backend-neutral keys.
+
+The database keeps a key such as ``audio/3f/3fa9…c1.mp3``, never a path or a URL.
+Only the filesystem backend exists today; an object-store backend would
+implement the same few methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import Flask, current_app
+
+KEY_PATTERN = re.compile(r"^(audio|covers|originals)/[0-9a-f]{2}/[0-9a-f]{16,64}\.[a-z0-9]{2,5}$")
+HASH_CHUNK_BYTES = 1024 * 1024
+
+
+class InvalidKeyError(ValueError):
+    """A key that the store never hands out (and so must not be looked up)."""
+
+
+def content_key(kind: str, digest_hex: str, suffix: str) -> str:
+    """The key of content with SHA-256 ``digest_hex``; new content gets a new key."""
+    key = f"{kind}/{digest_hex[:2]}/{digest_hex[:32]}.{suffix.lstrip('.').lower()}"
+    validate_key(key)
+    return key
+
+
+def validate_key(key: str) -> None:
+    """Refuse anything that is not a key this store could have made."""
+    if not KEY_PATTERN.fullmatch(key):
+        raise InvalidKeyError(key)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class FileStore:
+    """Media on the local filesystem (or a shared mount) under one root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str) -> Path:
+        """The file behind ``key``; the key is validated, so no traversal is possible."""
+        validate_key(key)
+        return self.root / key
+
+    def exists(self, key: str) -> bool:
+        """Whether the file behind ``key`` is present."""
+        return self.path(key).is_file()
+
+    def open(self, key: str) -> BinaryIO:
+        """Open the file behind ``key`` for reading."""
+        return self.path(key).open("rb")
+
+    def put_file(self, source: Path, kind: str, suffix: str) -> str:
+        """Copy ``source`` into the store atomically and return its content key."""
+        key = content_key(kind, file_sha256(source), suffix)
+        target = self.path(key)
+        if target.exists():
+            return key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                shutil.copyfileobj(src, out, HASH_CHUNK_BYTES)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return key
+
+    def put_bytes(self, data: bytes, kind: str, suffix: str) -> str:
+        """Store ``data`` atomically and return its content key."""
+        with tempfile.NamedTemporaryFile(dir=self.root, delete=False) as tmp:
+            tmp.write(data)
+        try:
+            return self.put_file(Path(tmp.name), kind, suffix)
+        finally:
+            Path(tmp.name).unlink(missing_ok=True)
+
+    def delete(self, key: str) -> None:
+        """Remove the file behind ``key`` if present."""
+        self.path(key).unlink(missing_ok=True)
+
+    def is_healthy(self) -> bool:
+        """Whether the store's root is a writable directory."""
+        return self.root.is_dir() and os.access(self.root, os.W_OK)
+
+
+def init_app(app: Flask) -> None:
+    """Bind a store rooted at the configured data dir to ``app``."""
+    root = Path(app.config["KIOSK_DATA_DIR"])
+    root.mkdir(parents=True, exist_ok=True)
+    app.extensions["kiosk_store"] = FileStore(root)
+
+
+def store() -> FileStore:
+    """The current application's media store."""
+    return current_app.extensions["kiosk_store"]

@@ -1,0 +1,115 @@
+"""JSON API of the published catalogue (``/api/v1``) and the operators' ``/healthz``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request, url_for
+from sqlalchemy import text
+from werkzeug.wrappers import Response
+
+from .. import catalogue
+from ..catalogue import BookSummary, SectionCard, TrackView
+from ..extensions import db
+from ..storage import store
+
+bp = Blueprint("api", __name__)
+
+MAX_QUERY_CHARS = 64
+
+
+def _media(key: str | None) -> str | None:
+    return url_for("media.file", key=key) if key else None
+
+
+def _section_json(card: SectionCard) -> dict[str, Any]:
+    return {**asdict(card), "url": url_for("visitor.section", slug=card.slug)}
+
+
+def _book_json(summary: BookSummary) -> dict[str, Any]:
+    data = asdict(summary)
+    data["duration_s"] = round(summary.duration_ms / 1000, 3)
+    data["cover_url"] = _media(summary.cover_key)
+    data["cover_thumb_url"] = _media(summary.cover_thumb_key)
+    data["url"] = url_for("visitor.book", book_id=summary.id)
+    return data
+
+
+def _track_json(view: TrackView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "book_id": view.book_id,
+        "position": view.position,
+        "title": view.title,
+        "reader": view.reader,
+        "duration_s": round(view.duration_ms / 1000, 3),
+        "audio_url": _media(view.audio_key),
+        "mime_type": view.mime_type,
+        "size_bytes": view.size_bytes,
+        "url": url_for("visitor.track", track_id=view.id),
+    }
+
+
+@bp.get("/api/v1/sections")
+def sections() -> Response:
+    """Every published section in wall order."""
+    return jsonify(sections=[_section_json(card) for card in catalogue.wall()])
+
+
+@bp.get("/api/v1/sections/<slug>")
+def section(slug: str) -> Response:
+    """One section and its published books."""
+    found = catalogue.section(slug)
+    if found is None:
+        abort(404)
+    card, books = found
+    return jsonify(section=_section_json(card), books=[_book_json(b) for b in books])
+
+
+@bp.get("/api/v1/books/<int:book_id>")
+def book(book_id: int) -> Response:
+    """One book and its published chapters."""
+    detail = catalogue.book(book_id)
+    if detail is None:
+        abort(404)
+    data = _book_json(detail.summary)
+    data["description"] = detail.description
+    data["tracks"] = [_track_json(t) for t in detail.tracks]
+    return jsonify(book=data)
+
+
+@bp.get("/api/v1/tracks/<int:track_id>")
+def track(track_id: int) -> Response:
+    """One chapter, with its audio URL and neighbours."""
+    detail = catalogue.track(track_id)
+    if detail is None:
+        abort(404)
+    data = _track_json(detail.track)
+    data["book"] = _book_json(detail.book)
+    data["previous_id"] = detail.previous_id
+    data["next_id"] = detail.next_id
+    return jsonify(track=data)
+
+
+@bp.get("/api/v1/search")
+def search() -> Response:
+    """Published books matching ``q`` by title, author or reader, in characters or pinyin."""
+    query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
+    return jsonify(query=query, books=[_book_json(b) for b in catalogue.search(query)])
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """200 when the database answers and the media store is writable, else 503."""
+    checks = {"database": _database_ok(), "media_store": store().is_healthy()}
+    status = 200 if all(checks.values()) else 503
+    return jsonify(status="ok" if status == 200 else "unavailable", checks=checks), status
+
+
+def _database_ok() -> bool:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not healthy"
+        return False
+    return True

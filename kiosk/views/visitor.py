@@ -1,0 +1,88 @@
+"""Visitor pages: the wall, sections, books, the player, search, and QR landings."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import catalogue
+from ..models import CodeTarget, QrCode
+
+bp = Blueprint("visitor", __name__)
+
+MAX_QUERY_CHARS = 64
+
+
+@bp.get("/")
+def wall() -> str:
+    """The audio wall: every published section as a large tile."""
+    return render_template("visitor/wall.html", sections=catalogue.wall())
+
+
+@bp.get("/sections/<slug>")
+def section(slug: str) -> str:
+    """A section's books, in pinyin order."""
+    found = catalogue.section(slug)
+    if found is None:
+        abort(404)
+    card, books = found
+    return render_template("visitor/section.html", section=card, books=books)
+
+
+@bp.get("/books/<int:book_id>")
+def book(book_id: int) -> str:
+    """A book's chapters in order."""
+    detail = catalogue.book(book_id)
+    if detail is None:
+        abort(404)
+    return render_template("visitor/book.html", book=detail)
+
+
+@bp.get("/tracks/<int:track_id>")
+def track(track_id: int) -> str:
+    """The player for one chapter, with the book's other chapters."""
+    detail = catalogue.track(track_id)
+    if detail is None:
+        abort(404)
+    book_detail = catalogue.book(detail.book.id)
+    chapters = book_detail.tracks if book_detail else [detail.track]
+    return render_template("visitor/player.html", detail=detail, chapters=chapters)
+
+
+@bp.get("/search")
+def search() -> str:
+    """Books by title, author or reader, typed in characters or pinyin."""
+    query = request.args.get("q", "").strip()[:MAX_QUERY_CHARS]
+    results = catalogue.search(query) if query else []
+    return render_template("visitor/search.html", query=query, results=results)
+
+
+@bp.get("/q/<code>")
+@bp.get("/Q/<code>")  # QR alphanumeric mode prints the URL upper-case
+def qr_landing(code: str) -> Response | tuple[str, int]:
+    """Where a printed QR code points: redirect to its target, whatever it is called now."""
+    qr = catalogue.resolve_code(code)
+    if qr is None:
+        abort(404)
+    destination = _destination(qr)
+    if destination is None:
+        return render_template("visitor/updating.html"), 200
+    # 302, not 301: a code may be pointed elsewhere later, and phones cache 301s.
+    return redirect(destination, code=302)
+
+
+def _destination(qr: QrCode) -> str | None:
+    """The visitor URL a code's target has now, if that target is published."""
+    if qr.target_kind is CodeTarget.SECTION and qr.section is not None:
+        if catalogue.section(qr.section.slug) is not None:
+            return url_for("visitor.section", slug=qr.section.slug)
+    elif qr.target_kind is CodeTarget.BOOK and qr.book_id is not None:
+        if catalogue.book(qr.book_id) is not None:
+            return url_for("visitor.book", book_id=qr.book_id)
+    elif (
+        qr.target_kind is CodeTarget.TRACK
+        and qr.track_id is not None
+        and catalogue.track(qr.track_id) is not None
+    ):
+        return url_for("visitor.track", track_id=qr.track_id)
+    return None
