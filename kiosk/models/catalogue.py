@@ -1,4 +1,4 @@
-"""The catalogue: sections of the wall, books, chapters (tracks), readers and QR codes."""
+"""Catalogue models: sections of the wall, books, chapters (tracks), readers and QR codes."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from ..extensions import db
 
 
 def utcnow() -> datetime:
