@@ -1,6 +1,6 @@
 """initial catalogue
 
-Revision ID: ed74da879273
+Revision ID: 0001
 Revises: 
 Create Date: 2026-11-28 17:42:54.994708
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'ed74da879273'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
