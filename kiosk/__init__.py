@@ -30,9 +30,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
 
-    from . import i18n, storage
+    from . import converters, i18n, storage
     from .extensions import db
 
+    converters.init_app(app)
     db.init_app(app)
     storage.init_app(app)
     i18n.init_app(app)

@@ -173,6 +173,7 @@ def published_media(key: str) -> str | None:
             Book.published.is_(True),
             Section.published.is_(True),
         )
+        .limit(1)
     ).scalar()
     if audio is not None:
         return audio

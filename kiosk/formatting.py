@@ -17,14 +17,16 @@ def clock(duration_ms: int | float | None) -> str:
 
 
 def spoken_duration(duration_ms: int | float | None) -> str:
-    """A duration in words: "1 小时 5 分钟", "3 分钟", "40 秒"."""
+    """A duration in words: "1 小时 5 分钟", "12 分钟", "3 分 20 秒", "40 秒"."""
     total_s = int((duration_ms or 0) // 1000)
     hours, rest = divmod(total_s, 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
         return gettext("%(h)d 小时 %(m)d 分钟", h=hours, m=minutes)
-    if minutes:
+    if minutes >= 10 or (minutes and not seconds):
         return gettext("%(m)d 分钟", m=minutes)
+    if minutes:
+        return gettext("%(m)d 分 %(s)d 秒", m=minutes, s=seconds)
     return gettext("%(s)d 秒", s=seconds)
 
 

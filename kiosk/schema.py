@@ -30,9 +30,10 @@ def upgrade(revision: str = "heads") -> None:
 
 
 def current_revision() -> str | None:
-    """The revision the database is at, or ``None`` for an empty database."""
+    """The revision(s) the database is at, or ``None`` for an empty database."""
     with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ", ".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:

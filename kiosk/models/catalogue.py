@@ -14,7 +14,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,7 +81,7 @@ class Book(db.Model):
 
     section: Mapped[Section] = relationship(back_populates="books")
     tracks: Mapped[list[Track]] = relationship(
-        back_populates="book", order_by="Track.position"
+        back_populates="book", order_by="(Track.position, Track.id)"
     )
 
 
@@ -90,7 +89,6 @@ class Track(db.Model):
     """One chapter of a book: a mastered, immutable audio file."""
 
     __tablename__ = "tracks"
-    __table_args__ = (UniqueConstraint("book_id", "position"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
@@ -98,7 +96,7 @@ class Track(db.Model):
     title: Mapped[str] = mapped_column(String(256))
     reader_id: Mapped[int | None] = mapped_column(ForeignKey("readers.id"), index=True)
     duration_ms: Mapped[int] = mapped_column(Integer)
-    audio_key: Mapped[str] = mapped_column(String(128), unique=True)
+    audio_key: Mapped[str] = mapped_column(String(128), index=True)  # shared by identical audio
     size_bytes: Mapped[int] = mapped_column(Integer)
     mime_type: Mapped[str] = mapped_column(String(64))
     loudness_lufs: Mapped[float | None] = mapped_column(Float)

@@ -67,7 +67,7 @@ def section(slug: str) -> Response:
     return jsonify(section=_section_json(card), books=[_book_json(b) for b in books])
 
 
-@bp.get("/api/v1/books/<int:book_id>")
+@bp.get("/api/v1/books/<id:book_id>")
 def book(book_id: int) -> Response:
     """One book and its published chapters."""
     detail = catalogue.book(book_id)
@@ -79,7 +79,7 @@ def book(book_id: int) -> Response:
     return jsonify(book=data)
 
 
-@bp.get("/api/v1/tracks/<int:track_id>")
+@bp.get("/api/v1/tracks/<id:track_id>")
 def track(track_id: int) -> Response:
     """One chapter, with its audio URL and neighbours."""
     detail = catalogue.track(track_id)

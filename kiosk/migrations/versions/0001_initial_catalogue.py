@@ -82,10 +82,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['book_id'], ['books.id'], name=op.f('fk_tracks_book_id_books')),
     sa.ForeignKeyConstraint(['reader_id'], ['readers.id'], name=op.f('fk_tracks_reader_id_readers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tracks')),
-    sa.UniqueConstraint('audio_key', name=op.f('uq_tracks_audio_key')),
-    sa.UniqueConstraint('book_id', 'position', name=op.f('uq_tracks_book_id'))
     )
     with op.batch_alter_table('tracks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tracks_audio_key'), ['audio_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_tracks_book_id'), ['book_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tracks_reader_id'), ['reader_id'], unique=False)
 
@@ -121,6 +120,7 @@ def downgrade() -> None:
     with op.batch_alter_table('tracks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tracks_reader_id'))
         batch_op.drop_index(batch_op.f('ix_tracks_book_id'))
+        batch_op.drop_index(batch_op.f('ix_tracks_audio_key'))
 
     op.drop_table('tracks')
     with op.batch_alter_table('books', schema=None) as batch_op:

@@ -1,0 +1,93 @@
+"""``kiosk demo``: a small library of real, playable recordings made on this machine.
+
+Safe to run twice: a book that already exists (by title, in its section) is left alone.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from recorder.tags import TrackTags
+
+from . import catalogue, covers, ingest
+from .demo_content import DEMO_BOOKS, DemoBook
+from .extensions import db
+from .models import Book, CodeTarget, Section
+from .storage import store
+
+DEMO_LICENCE = "CC BY 4.0 有声图书馆演示"
+
+
+@dataclass
+class DemoReport:
+    """What a demo run added."""
+
+    books_created: int = 0
+    tracks_created: int = 0
+
+
+def load(echo: Callable[[str], None] = print) -> DemoReport:
+    """Create every demo book that is missing, each in one transaction."""
+    report = DemoReport()
+    for seed, spec in enumerate(DEMO_BOOKS):
+        section = db.session.scalar(select(Section).where(Section.slug == spec.section_slug))
+        if section is None or _exists(spec, section):
+            continue
+        echo(f"  recording 《{spec.title}》 ({len(spec.chapters)} chapter(s))…")
+        try:
+            report.tracks_created += _create_book(spec, section, seed)
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        report.books_created += 1
+    return report
+
+
+def _exists(spec: DemoBook, section: Section) -> bool:
+    return (
+        db.session.scalar(select(Book.id).where(Book.section_id == section.id, Book.title == spec.title))
+        is not None
+    )
+
+
+def _create_book(spec: DemoBook, section: Section, seed: int) -> int:
+    cover_png = covers.generated_cover(spec.title, section.colour, seed)
+    images = covers.renditions(cover_png)
+    book = Book(
+        section=section,
+        title=spec.title,
+        title_en=spec.title_en,
+        author=spec.author,
+        description=spec.description,
+        cover_key=store().put_bytes(images.large_jpeg, "covers", "jpg"),
+        cover_thumb_key=store().put_bytes(images.thumb_jpeg, "covers", "jpg"),
+    )
+    db.session.add(book)
+    db.session.flush()
+    catalogue.issue_code(CodeTarget.BOOK, book.id)
+    with tempfile.TemporaryDirectory(dir=ingest.work_dir()) as scratch:
+        for number, chapter in enumerate(spec.chapters, start=1):
+            raw = ingest.synthesise_reading(
+                Path(scratch) / f"chapter{number}.wav",
+                text=chapter.text,
+                fallback_s=chapter.fallback_s,
+                seed=seed * 10 + number,
+            )
+            tags = TrackTags(
+                title=chapter.title,
+                artist=spec.reader,
+                album=spec.title,
+                genre=section.name,
+                track_number=number,
+                language="zho",
+                cover=images.large_jpeg,
+                licence=DEMO_LICENCE,
+            )
+            ingest.add_chapter(book, chapter.title, spec.reader, ingest.master_into_store(raw, tags))
+    return len(spec.chapters)
