@@ -30,12 +30,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
 
-    from . import converters, i18n, storage
+    from . import converters, i18n, jobs, storage, uploads
     from .extensions import db
 
     converters.init_app(app)
     db.init_app(app)
     storage.init_app(app)
+    uploads.init_app(app)
+    jobs.configure(app)
     i18n.init_app(app)
 
     from . import formatting
@@ -46,6 +48,22 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(visitor.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(media.bp)
+
+    from . import auth, security
+    from .views import admin
+    from .views import auth as auth_views
+
+    security.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(auth_views.bp)
+    admin.init_app(app)
+    from .views import admin_wall  # after admin: it joins the console's navigation
+
+    admin_wall.init_app(app)
+
+    from .views import booth
+
+    app.register_blueprint(booth.bp)
 
     from . import cli
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
+
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
@@ -38,13 +42,16 @@ def demo_command() -> None:
 
 
 @click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for phones on the LAN).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for phones on the LAN)."
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
 @click.option("--demo", "with_demo", is_flag=True, help="Load the demo library first.")
+@click.option("--no-worker", is_flag=True, help="Do not start a background worker (one runs elsewhere).")
 @with_appcontext
-def serve_command(host: str, port: int, workers: int | None, with_demo: bool) -> None:
-    """Run the production server (gunicorn, gevent workers) on the configured database and store."""
+def serve_command(host: str, port: int, workers: int | None, with_demo: bool, no_worker: bool) -> None:
+    """Run the production server (gunicorn, gevent workers) and a background worker."""
     from . import create_app, server
 
     prepare_database()
@@ -55,7 +62,26 @@ def serve_command(host: str, port: int, workers: int | None, with_demo: bool) ->
     db.engine.dispose()  # never share database connections across gunicorn's fork
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"有声图书馆 is serving at http://{shown_host}:{port}/  (Ctrl+C to stop)")
-    server.KioskServer(create_app, server.server_options(host, port, workers)).run()
+    worker = None if no_worker else subprocess.Popen([sys.executable, "-m", "kiosk", "worker"])
+    try:
+        server.KioskServer(create_app, server.server_options(host, port, workers)).run()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+
+@click.command("worker")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Takes mastered at once (each runs ffmpeg on one core).")
+@with_appcontext
+def worker_command(threads: int) -> None:
+    """Run the background worker alone (mastering booth takes), e.g. on a separate machine."""
+    from . import jobs
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] [worker] %(levelname)s %(name)s: %(message)s")
+    click.echo(f"kiosk worker: mastering with {threads} thread(s)")
+    jobs.run_worker(threads)
 
 
 @click.command("db-revision", hidden=True)
@@ -68,7 +94,13 @@ def db_revision_command(message: str) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
-    for command in (init_command, demo_command, serve_command, db_revision_command):
+    from .user_cli import user_group
+    from .wall_cli import wall_command
+
+    for command in (
+        init_command, demo_command, serve_command, worker_command, db_revision_command,
+        wall_command, user_group,
+    ):
         app.cli.add_command(command)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 @dataclass(frozen=True)
@@ -92,4 +92,8 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("KIOSK_REDIS_URL") or None,
         loudness_target_lufs=float(env.get("KIOSK_LOUDNESS_TARGET", "-18")),
         accel_redirect_prefix=env.get("KIOSK_ACCEL_REDIRECT") or None,
+        extra={
+            "KIOSK_TAKE_LEASE_S": float(env.get("KIOSK_TAKE_LEASE_S", "60")),
+            "KIOSK_BOOTH_LICENCE": env.get("KIOSK_BOOTH_LICENCE", "CC BY 4.0"),
+        },
     )

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from recorder.tags import TrackTags
 
 from . import catalogue, covers, ingest
-from .demo_content import DEMO_BOOKS, DemoBook
+from .demo_content import DEMO_BOOKS, DEMO_TEXTS, DemoBook
 from .extensions import db
-from .models import Book, CodeTarget, Section
+from .models import Book, BoothText, CodeTarget, Section
 from .storage import store
 
 DEMO_LICENCE = "CC BY 4.0 有声图书馆演示"
@@ -29,11 +29,12 @@ class DemoReport:
 
     books_created: int = 0
     tracks_created: int = 0
+    texts_created: int = 0
 
 
 def load(echo: Callable[[str], None] = print) -> DemoReport:
     """Create every demo book that is missing, each in one transaction."""
-    report = DemoReport()
+    report = DemoReport(texts_created=_create_texts())
     for seed, spec in enumerate(DEMO_BOOKS):
         section = db.session.scalar(select(Section).where(Section.slug == spec.section_slug))
         if section is None or _exists(spec, section):
@@ -47,6 +48,16 @@ def load(echo: Callable[[str], None] = print) -> DemoReport:
         db.session.commit()
         report.books_created += 1
     return report
+
+
+def _create_texts() -> int:
+    """Add the booth's demo texts that are missing (by title), in one commit."""
+    existing = set(db.session.scalars(select(BoothText.title)))
+    missing = [text for text in DEMO_TEXTS if text.title not in existing]
+    for position, text in enumerate(missing, start=len(existing)):
+        db.session.add(BoothText(title=text.title, author=text.author, body=text.body, position=position))
+    db.session.commit()
+    return len(missing)
 
 
 def _exists(spec: DemoBook, section: Section) -> bool:

@@ -118,3 +118,31 @@ DEMO_BOOKS: tuple[DemoBook, ...] = (
         ),
     ),
 )
+
+
+@dataclass(frozen=True)
+class DemoText:
+    """A text offered at the booth's teleprompter."""
+
+    title: str
+    author: str
+    body: str
+
+
+DEMO_TEXTS: tuple[DemoText, ...] = (
+    DemoText("静夜思", "李白", "床前明月光,\n疑是地上霜。\n举头望明月,\n低头思故乡。"),
+    DemoText("春晓", "孟浩然", "春眠不觉晓,\n处处闻啼鸟。\n夜来风雨声,\n花落知多少。"),
+    DemoText(
+        "春(节选)",
+        "朱自清",
+        "盼望着,盼望着,东风来了,春天的脚步近了。\n"
+        "一切都像刚睡醒的样子,欣欣然张开了眼。山朗润起来了,水涨起来了,太阳的脸红起来了。\n"
+        "小草偷偷地从土里钻出来,嫩嫩的,绿绿的。园子里,田野里,瞧去,一大片一大片满是的。",
+    ),
+    DemoText(
+        "少年中国说(节选)",
+        "梁启超",
+        "故今日之责任,不在他人,而全在我少年。少年智则国智,少年富则国富;"
+        "少年强则国强,少年独立则国独立;少年自由则国自由;少年进步则国进步。",
+    ),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
 
 from .extensions import babel
 
@@ -13,6 +13,8 @@ LOCALE_COOKIE_MAX_AGE_S = 365 * 24 * 3600
 
 def select_locale() -> str:
     """``?lang=`` first, then the remembered choice, then Accept-Language, then Chinese."""
+    if not has_request_context():  # the worker and the CLI speak the library's language
+        return "zh"
     for candidate in (request.args.get("lang"), request.cookies.get(LOCALE_COOKIE)):
         if candidate in SUPPORTED_LOCALES:
             return candidate

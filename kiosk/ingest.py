@@ -13,7 +13,10 @@ from pathlib import Path
 from flask import current_app
 
 from recorder import pipeline, synth
+from recorder.errors import RecorderError, SilentTakeError
 from recorder.presets import DEFAULT, Preset
+from recorder.probe import ProbeResult, probe
+from recorder.quality import QualityReport
 from recorder.tags import TrackTags
 
 from . import catalogue
@@ -22,6 +25,19 @@ from .models import Book, Track
 from .storage import store
 
 MP3_MIME = "audio/mpeg"
+
+# Re-exported so callers handle recorder failures without importing recorder themselves.
+__all__ = [
+    "ProbeResult",
+    "QualityReport",
+    "RecorderError",
+    "SilentTakeError",
+    "StoredAudio",
+    "TrackTags",
+    "add_chapter",
+    "master_into_store",
+    "probe_upload",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,7 @@ class StoredAudio:
     size_bytes: int
     loudness_lufs: float
     true_peak_dbtp: float
+    report: QualityReport
 
 
 def house_preset() -> Preset:
@@ -42,9 +59,12 @@ def house_preset() -> Preset:
 
 def work_dir() -> Path:
     """A scratch directory on the same filesystem as the store, so renames stay atomic."""
-    path = store().root / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return store().scratch_dir()
+
+
+def probe_upload(path: Path) -> ProbeResult:
+    """Judge an upload by its content (never its name or MIME type); raises ``RecorderError``."""
+    return probe(path, house_preset())
 
 
 def master_into_store(source: Path, tags: TrackTags) -> StoredAudio:
@@ -59,6 +79,7 @@ def master_into_store(source: Path, tags: TrackTags) -> StoredAudio:
         size_bytes=result.size_bytes,
         loudness_lufs=result.integrated_lufs,
         true_peak_dbtp=result.true_peak_dbtp,
+        report=result.report,
     )
 
 

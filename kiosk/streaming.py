@@ -38,7 +38,7 @@ class ByteRange:
         return self.last - self.first + 1
 
 
-class Unsatisfiable(Exception):  # noqa: N818 - named after the HTTP condition
+class Unsatisfiable(Exception):
     """A syntactically valid range that selects nothing of the file (416)."""
 
 

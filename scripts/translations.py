@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 PO_PATH = ROOT / "kiosk" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
-KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
 METHODS = [("kiosk/**.py", "python"), ("templates/**.html", "jinja2")]
 
 

@@ -45,6 +45,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
             "KIOSK_DATA_DIR": tmp_path / "media",
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SECRET_KEY": "test-secret",
+            "KIOSK_JOBS_IMMEDIATE": True,
         }
     )
     with application.app_context():

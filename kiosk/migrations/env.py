@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from kiosk.extensions import db
 from kiosk import models  # noqa: F401  (registers the tables on the metadata)
+from kiosk.extensions import db
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import catalogue
+from .. import catalogue, qr, scans
 from ..models import CodeTarget, QrCode
+from ..wall import kiosk_tiles
 
 bp = Blueprint("visitor", __name__)
 
@@ -15,7 +16,10 @@ MAX_QUERY_CHARS = 64
 
 @bp.get("/")
 def wall() -> str:
-    """The audio wall: every published section as a large tile."""
+    """The audio wall: every published section as a tile; ``?kiosk=1`` for the big screen."""
+    if request.args.get("kiosk") == "1":
+        # On the touch screen by the wall: nine big tiles, each with its scannable code.
+        return render_template("wall/kiosk.html", tiles=kiosk_tiles(qr.configured_base_url()))
     return render_template("visitor/wall.html", sections=catalogue.wall())
 
 
@@ -29,7 +33,7 @@ def section(slug: str) -> str:
     return render_template("visitor/section.html", section=card, books=books)
 
 
-@bp.get("/books/<int:book_id>")
+@bp.get("/books/<id:book_id>")
 def book(book_id: int) -> str:
     """A book's chapters in order."""
     detail = catalogue.book(book_id)
@@ -38,7 +42,7 @@ def book(book_id: int) -> str:
     return render_template("visitor/book.html", book=detail)
 
 
-@bp.get("/tracks/<int:track_id>")
+@bp.get("/tracks/<id:track_id>")
 def track(track_id: int) -> str:
     """The player for one chapter, with the book's other chapters."""
     detail = catalogue.track(track_id)
@@ -61,14 +65,18 @@ def search() -> str:
 @bp.get("/Q/<code>")  # QR alphanumeric mode prints the URL upper-case
 def qr_landing(code: str) -> Response | tuple[str, int]:
     """Where a printed QR code points: redirect to its target, whatever it is called now."""
-    qr = catalogue.resolve_code(code)
-    if qr is None:
+    found = catalogue.resolve_code(code)
+    if found is None:
         abort(404)
-    destination = _destination(qr)
+    destination = _destination(found)
     if destination is None:
-        return render_template("visitor/updating.html"), 200
-    # 302, not 301: a code may be pointed elsewhere later, and phones cache 301s.
-    return redirect(destination, code=302)
+        response = Response(render_template("visitor/updating.html"), mimetype="text/html")
+    else:
+        # 302, not 301: a code may be pointed elsewhere later, and phones cache 301s.
+        response = redirect(destination, code=302)
+    response.headers["Cache-Control"] = "no-store"  # every scan reaches us to be counted
+    scans.count_hit(request, response, found.code)
+    return response
 
 
 def _destination(qr: QrCode) -> str | None:

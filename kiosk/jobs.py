@@ -1,0 +1,124 @@
+"""The task queue (Huey): SQLite in the data dir by default, Redis when ``KIOSK_REDIS_URL`` is set.
+
+Tasks carry only a take's token; the database row says what is left to do.
+A periodic sweep (and every worker's start) re-queues takes that no live worker
+is on, which is how a job interrupted by a crash or restart runs again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app, has_app_context
+from huey import Huey, crontab
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+
+from . import takes
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "kiosk"
+RETRY_DELAY_S = 30
+
+huey = Huey(QUEUE_NAME, storage_class=MemoryStorage, results=False, utc=True)
+_worker_app: Flask | None = None
+
+
+def configure(app: Flask) -> None:
+    """Point the queue at this app's storage, or run tasks inline when ``KIOSK_JOBS_IMMEDIATE``."""
+    global _worker_app
+    _worker_app = app
+    if app.config.get("KIOSK_JOBS_IMMEDIATE"):
+        huey.immediate = True
+        return
+    huey.immediate = False
+    redis_url = app.config.get("KIOSK_REDIS_URL")
+    if redis_url:
+        huey.storage_class = RedisStorage
+        huey.storage_kwargs = {"url": redis_url}
+    else:
+        huey.storage_class = SqliteStorage
+        huey.storage_kwargs = {"filename": str(Path(app.config["KIOSK_DATA_DIR"]) / "jobs.sqlite3")}
+    huey.storage = huey.create_storage()
+
+
+def _in_app(function, *args: object) -> None:  # type: ignore[no-untyped-def]
+    """Run ``function`` in an app context (the worker has none of its own)."""
+    if has_app_context():
+        function(*args)
+        return
+    if _worker_app is None:
+        raise RuntimeError("jobs.configure(app) was not called in this process")
+    with _worker_app.app_context():
+        function(*args)
+
+
+@huey.task(retries=takes.MAX_ATTEMPTS, retry_delay=RETRY_DELAY_S)
+def master_take(token: str) -> None:
+    """Claim a take and master it (a no-op if another worker holds it or it is finished)."""
+    _in_app(_master_claimed, token)
+
+
+def _master_claimed(token: str) -> None:
+    if not takes.claim(token):
+        return
+    log.info("mastering take %s", token)
+    heartbeat = _Heartbeat(current_app._get_current_object(), token)  # type: ignore[attr-defined]
+    heartbeat.start()
+    try:
+        takes.process(token)
+    finally:
+        heartbeat.stop()
+
+
+class _Heartbeat(threading.Thread):
+    """Renews a take's lease while it is mastered, so only a dead worker's lease runs out."""
+
+    def __init__(self, app: Flask, token: str) -> None:
+        super().__init__(name=f"lease-{token[:8]}", daemon=True)
+        self.app = app
+        self.token = token
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        with self.app.app_context():
+            interval_s = takes.lease().total_seconds() / 3
+            while not self.stopped.wait(interval_s):
+                try:
+                    takes.renew_lease(self.token)
+                except Exception:
+                    log.warning("could not renew the lease of take %s", self.token, exc_info=True)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep_unfinished() -> None:
+    """Re-queue takes that were queued but lost, or whose worker died mid-job."""
+    _in_app(_requeue_unfinished)
+
+
+@huey.on_startup()
+def _sweep_on_start() -> None:
+    _in_app(_requeue_unfinished)
+
+
+def _requeue_unfinished() -> None:
+    for token in takes.unfinished_tokens():
+        master_take(token)
+
+
+def enqueue_take(token: str) -> None:
+    """Queue a take for mastering (inline in immediate mode, as tests use)."""
+    master_take(token)
+
+
+def run_worker(workers: int) -> None:
+    """Run a Huey consumer in this process until it is told to stop."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    configure(app)
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
+    consumer.run()
