@@ -1,0 +1,99 @@
+"""Locate ffmpeg and run it: the only place in the recorder that spawns a process.
+
+espeak-ng (optional, for synthesised demo speech) is run through the same
+``run_program`` so that logging, timeouts and error handling stay in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+from functools import cache
+
+from recorder.errors import FfmpegError, FfmpegTimeoutError
+
+log = logging.getLogger(__name__)
+
+STDERR_TAIL_CHARS = 2000
+
+
+@cache
+def ffmpeg_exe() -> str:
+    """Return the ffmpeg binary: ``$KIOSK_FFMPEG``, else imageio-ffmpeg's, else PATH's.
+
+    Raises:
+        FfmpegError: No ffmpeg could be found.
+    """
+    override = os.environ.get("KIOSK_FFMPEG")
+    if override:
+        return override
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        found = shutil.which("ffmpeg")
+        if found:
+            return found
+        raise FfmpegError("ffmpeg not found") from exc
+
+
+def run(
+    argv: list[str], *, timeout_s: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg with ``argv`` (without the program name) and return the finished process.
+
+    ``-hide_banner -nostdin`` are always added. Output is captured as text.
+
+    Args:
+        argv: Arguments after the executable, as a list (never a shell string).
+        timeout_s: Kill ffmpeg after this many seconds.
+
+    Raises:
+        FfmpegError: Non-zero exit (carrying the stderr tail).
+        FfmpegTimeoutError: The timeout elapsed.
+    """
+    return run_program([ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *argv],
+                       timeout_s=timeout_s)
+
+
+def run_program(
+    full: list[str], *, timeout_s: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run any program given as a full argv list; log it, raise on failure.
+
+    Raises:
+        FfmpegError: Non-zero exit or the program could not be started.
+        FfmpegTimeoutError: The timeout elapsed.
+    """
+    log.info("run: %s", shlex.join(full))
+    try:
+        proc = subprocess.run(  # noqa: S603 - argv list, no shell
+            full, capture_output=True, text=True, errors="replace", timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        tail = _tail(exc.stderr)
+        message = f"{full[0]} timed out after {timeout_s} s"
+        raise FfmpegTimeoutError(message, stderr_tail=tail) from exc
+    except OSError as exc:
+        raise FfmpegError(f"cannot start {full[0]}: {exc}") from exc
+    if proc.returncode != 0:
+        tail = _tail(proc.stderr)
+        raise FfmpegError(
+            f"{full[0]} exited {proc.returncode}: {tail[-300:]}",
+            stderr_tail=tail,
+            returncode=proc.returncode,
+        )
+    return proc
+
+
+def _tail(stderr: str | bytes | None) -> str:
+    """Return the last characters of a captured stderr, decoded."""
+    if stderr is None:
+        return ""
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode("utf-8", "replace")
+    return stderr[-STDERR_TAIL_CHARS:]

@@ -1,0 +1,64 @@
+"""Mastering presets as data: loudness targets, room tone, output format and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Everything that decides how a take is mastered and judged.
+
+    The MP3 bitrate is 96 kbit/s CBR mono: for a single voice at 44.1 kHz, LAME at
+    96 kbit/s mono is transparent to most listeners (it keeps the full 16 kHz band that
+    64 kbit/s starts to cut), costs ~43 MB per hour, and CBR keeps seeking and
+    ``Range`` requests exact for the kiosk's player. ACX asks for 192 kbit/s, which
+    doubles storage for no audible gain on speech played through a kiosk's speakers.
+
+    Attributes:
+        target_lufs: Integrated loudness of the master (EBU R128 / BS.1770).
+        true_peak_ceiling_dbtp: Highest true peak allowed in the master.
+        tolerance_lu: How far the verified master may drift from ``target_lufs``
+            before one correction pass is made.
+        highpass_hz: Rumble filter corner.
+        head_room_tone_s: Room tone kept (or silence added) before the first speech.
+        tail_room_tone_s: Room tone kept (or silence added) after the last speech.
+        sample_rate_hz: Output sample rate.
+        channels: Output channel count.
+        bitrate_kbps: MP3 constant bitrate.
+        silence_floor_dbfs: Windows quieter than this are always silence.
+        silence_below_speech_db: Windows this far below the take's integrated loudness
+            count as silence (the detector adapts to quiet and loud readers alike).
+        window_ms: Analysis window for speech/silence detection and noise floor.
+        min_speech_s: Less speech than this and the take is refused as silent.
+        min_dynamic_spread_db: Speech swings between syllables and pauses; a take whose
+            loud and quiet windows differ by less than this is steady noise or hum.
+        limiter_margin_db: Extra room below the ceiling for inter-sample and MP3 overshoot.
+        max_duration_s: Longest take accepted (checked on decoded audio).
+        max_size_bytes: Largest file accepted.
+    """
+
+    target_lufs: float = -18.0
+    true_peak_ceiling_dbtp: float = -1.5
+    tolerance_lu: float = 0.7
+    highpass_hz: float = 80.0
+    head_room_tone_s: float = 0.5
+    tail_room_tone_s: float = 1.5
+    sample_rate_hz: int = 44100
+    channels: int = 1
+    bitrate_kbps: int = 96
+    silence_floor_dbfs: float = -60.0
+    silence_below_speech_db: float = 20.0
+    window_ms: int = 100
+    min_speech_s: float = 0.5
+    min_dynamic_spread_db: float = 3.0
+    limiter_margin_db: float = 2.0
+    max_duration_s: float = 90 * 60.0
+    max_size_bytes: int = 300 * 1024 * 1024
+
+    def with_target(self, target_lufs: float) -> Preset:
+        """Return a copy with another loudness target."""
+        return replace(self, target_lufs=target_lufs)
+
+
+DEFAULT = Preset()
