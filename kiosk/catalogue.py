@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import selectinload
 
 from . import codes
@@ -17,6 +17,15 @@ from .models import Book, CodeTarget, QrCode, Reader, Section, Track
 from .sortkeys import normalise, search_text, sort_key
 
 SEARCH_LIMIT = 50
+
+# What visitors may see: published and not in the trash (a hidden section hides its books).
+BOOK_VISIBLE = and_(Book.published.is_(True), Book.deleted_at.is_(None))
+TRACK_VISIBLE = and_(Track.published.is_(True), Track.deleted_at.is_(None))
+
+
+def track_is_visible(track_row: Track) -> bool:
+    """Whether a loaded chapter may be shown to visitors (its book checked separately)."""
+    return track_row.published and track_row.deleted_at is None
 
 DEFAULT_SECTIONS: tuple[tuple[str, str, str, str, str], ...] = (
     # slug, name, English name, description, colour
@@ -104,7 +113,7 @@ def wall() -> list[SectionCard]:
     """Published sections in wall order, with how many published books each holds."""
     counts = (
         select(Book.section_id, func.count(Book.id).label("n"))
-        .where(Book.published.is_(True))
+        .where(BOOK_VISIBLE)
         .group_by(Book.section_id)
         .subquery()
     )
@@ -142,16 +151,16 @@ def book(book_id: int) -> BookDetail | None:
     found = _published_book(book_id)
     if found is None:
         return None
-    tracks = [_track_view(t) for t in found.tracks if t.published]
+    tracks = [_track_view(t) for t in found.tracks if track_is_visible(t)]
     return BookDetail(summary=_book_summary(found), description=found.description, tracks=tracks)
 
 
 def track(track_id: int) -> TrackDetail | None:
     """A published chapter with its book and neighbouring chapters, or ``None``."""
     found = db.session.get(Track, track_id)
-    if found is None or not found.published or _published_book(found.book_id) is None:
+    if found is None or not track_is_visible(found) or _published_book(found.book_id) is None:
         return None
-    siblings = [t for t in found.book.tracks if t.published]
+    siblings = [t for t in found.book.tracks if track_is_visible(t)]
     index = siblings.index(found)
     return TrackDetail(
         track=_track_view(found),
@@ -169,8 +178,8 @@ def published_media(key: str) -> str | None:
         .join(Section, Book.section_id == Section.id)
         .where(
             Track.audio_key == key,
-            Track.published.is_(True),
-            Book.published.is_(True),
+            TRACK_VISIBLE,
+            BOOK_VISIBLE,
             Section.published.is_(True),
         )
         .limit(1)
@@ -179,7 +188,7 @@ def published_media(key: str) -> str | None:
         return audio
     cover = db.session.scalar(
         select(Book.id)
-        .where((Book.cover_key == key) | (Book.cover_thumb_key == key), Book.published.is_(True))
+        .where((Book.cover_key == key) | (Book.cover_thumb_key == key), BOOK_VISIBLE)
         .limit(1)
     )
     return "image/jpeg" if cover is not None else None
@@ -269,7 +278,7 @@ def _published_book(book_id: int) -> Book | None:
     return db.session.scalar(
         select(Book)
         .join(Section, Book.section_id == Section.id)
-        .where(Book.id == book_id, Book.published.is_(True), Section.published.is_(True))
+        .where(Book.id == book_id, BOOK_VISIBLE, Section.published.is_(True))
         .options(selectinload(Book.tracks).selectinload(Track.reader))
     )
 
@@ -278,7 +287,7 @@ def _published_books(condition) -> list[BookSummary]:  # type: ignore[no-untyped
     books = db.session.scalars(
         select(Book)
         .join(Section, Book.section_id == Section.id)
-        .where(condition, Book.published.is_(True), Section.published.is_(True))
+        .where(condition, BOOK_VISIBLE, Section.published.is_(True))
         .options(
             selectinload(Book.tracks).selectinload(Track.reader),
             selectinload(Book.section),
@@ -302,7 +311,7 @@ def _section_card(section_row: Section, book_count: int) -> SectionCard:
 
 
 def _book_summary(book_row: Book) -> BookSummary:
-    tracks = [t for t in book_row.tracks if t.published]
+    tracks = [t for t in book_row.tracks if track_is_visible(t)]
     readers = list(dict.fromkeys(t.reader.name for t in tracks if t.reader is not None))
     return BookSummary(
         id=book_row.id,

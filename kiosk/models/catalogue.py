@@ -74,6 +74,7 @@ class Book(db.Model):
     cover_key: Mapped[str | None] = mapped_column(String(128))
     cover_thumb_key: Mapped[str | None] = mapped_column(String(128))
     published: Mapped[bool] = mapped_column(Boolean, default=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)  # in the trash
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -102,6 +103,7 @@ class Track(db.Model):
     loudness_lufs: Mapped[float | None] = mapped_column(Float)
     true_peak_dbtp: Mapped[float | None] = mapped_column(Float)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)  # in the trash
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     book: Mapped[Book] = relationship(back_populates="tracks")

@@ -1,7 +1,7 @@
 """accounts and audit log
 
 Revision ID: 0003_accounts
-Revises: 0001
+Revises: 0002_scans
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_accounts"
-down_revision = "0001"
+down_revision = "0002_scans"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """booth texts and recordings
 
 Revision ID: 0004_recordings
-Revises: 0001
+Revises: 0003_accounts
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_recordings"
-down_revision = "0001"
+down_revision = "0003_accounts"
 branch_labels = None
 depends_on = None
 
