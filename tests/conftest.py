@@ -70,3 +70,36 @@ def client(app: Flask) -> FlaskClient:
 def runner(app: Flask) -> FlaskCliRunner:
     """The app's CLI runner."""
     return app.test_cli_runner()
+
+
+class AuthActions:
+    """Sign a test client in as a fresh librarian or admin (flaskr's ``auth`` fixture)."""
+
+    password = "correct horse battery staple"  # noqa: S105 - test fixture
+
+    def __init__(self, app: Flask, client: FlaskClient) -> None:
+        self.app = app
+        self.client = client
+
+    def login(self, role: str = "librarian", username: str | None = None) -> FlaskClient:
+        """Create the account if needed and sign ``self.client`` in with it."""
+        from kiosk import auth
+
+        name = username or f"test-{role}"
+        with self.app.app_context():
+            if auth.find_user(name) is None:
+                auth.create_user(name, self.password, role, via="test")
+                db.session.commit()
+        response = self.client.post("/admin/login", data={"username": name, "password": self.password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return self.client
+
+    def logout(self) -> None:
+        """Sign out."""
+        self.client.post("/admin/logout")
+
+
+@pytest.fixture
+def auth(app: Flask, client: FlaskClient) -> AuthActions:
+    """Log ``client`` in and out of the console."""
+    return AuthActions(app, client)
