@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -84,6 +85,36 @@ def worker_command(threads: int) -> None:
     jobs.run_worker(threads)
 
 
+@click.command("backup")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Archive to write (.tar, or .tar.gz to compress).")
+@with_appcontext
+def backup_command(output: Path) -> None:
+    """Write a consistent archive of the database and the media store."""
+    from . import backup
+
+    manifest = backup.create(output)
+    rows = sum(manifest["rows"].values())
+    click.echo(f"Backup written to {output}: {rows} rows, {manifest['media_files']} media files "
+               f"({manifest['media_bytes'] / 1e6:.1f} MB), schema {manifest['revision']}.")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(archive: Path) -> None:
+    """Restore a backup archive into an empty data dir and database."""
+    from . import backup
+
+    prepare_database()
+    try:
+        manifest = backup.restore(archive)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored {sum(manifest['rows'].values())} rows and {manifest['media_files']} media files "
+               f"from the backup of {manifest['created_at']}.")
+
+
 @click.command("db-revision", hidden=True)
 @click.option("-m", "--message", required=True)
 @with_appcontext
@@ -98,7 +129,8 @@ def init_app(app: Flask) -> None:
     from .wall_cli import wall_command
 
     for command in (
-        init_command, demo_command, serve_command, worker_command, db_revision_command,
+        init_command, demo_command, serve_command, worker_command, backup_command, restore_command,
+        db_revision_command,
         wall_command, user_group,
     ):
         app.cli.add_command(command)

@@ -58,6 +58,10 @@ class FileStore:
         validate_key(key)
         return self.root / key
 
+    def validate_relative(self, relative: str) -> None:
+        """Refuse a path (from an archive) that is not a key this store could have made."""
+        validate_key(relative)
+
     def exists(self, key: str) -> bool:
         """Whether the file behind ``key`` is present."""
         return self.path(key).is_file()

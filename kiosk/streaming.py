@@ -72,18 +72,34 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
 
 
 class _BoundedFile:
-    """A WSGI body yielding ``length`` bytes of an open file, then closing it."""
+    """``length`` bytes of an open file from its current position: iterable, and file-like.
+
+    As a file (``read``/``fileno``/``seek``) it can sit inside a server's
+    ``wsgi.file_wrapper``: the server may ``sendfile()`` from the descriptor, and if it
+    falls back to reading, it still reads only the range, never to the end of the file.
+    """
 
     def __init__(self, handle: BinaryIO, length: int) -> None:
         self.handle = handle
         self.remaining = length
 
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes, never past the range."""
+        wanted = self.remaining if size < 0 else min(size, self.remaining)
+        chunk = self.handle.read(wanted) if wanted > 0 else b""
+        self.remaining -= len(chunk)
+        return chunk
+
+    def fileno(self) -> int:
+        """The descriptor, for ``sendfile()`` (the server bounds it by Content-Length)."""
+        return self.handle.fileno()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move the underlying file (servers restore the position after ``sendfile()``)."""
+        return self.handle.seek(offset, whence)
+
     def __iter__(self) -> Iterator[bytes]:
-        while self.remaining > 0:
-            chunk = self.handle.read(min(CHUNK_BYTES, self.remaining))
-            if not chunk:
-                break
-            self.remaining -= len(chunk)
+        while chunk := self.read(CHUNK_BYTES):
             yield chunk
 
     def close(self) -> None:
@@ -120,13 +136,9 @@ def _body(request: Request, path: Path, span: ByteRange, size: int) -> object:
     """An iterable body for ``span``; a sendfile-able file wrapper where the server allows."""
     handle = path.open("rb")
     handle.seek(span.first)
+    body = _BoundedFile(handle, span.length)
     wrapper = request.environ.get("wsgi.file_wrapper")
-    # gunicorn truncates a wrapper to Content-Length (and uses sendfile); other servers
-    # may not, so they get a wrapper only when the range runs to the end of the file.
-    server = request.environ.get("SERVER_SOFTWARE", "")
-    if wrapper is not None and (server.startswith("gunicorn") or span.last == size - 1):
-        return wrapper(handle, CHUNK_BYTES)
-    return _BoundedFile(handle, span.length)
+    return wrapper(body, CHUNK_BYTES) if wrapper is not None else body
 
 
 def send_media(request: Request, path: Path, mime_type: str) -> Response:
