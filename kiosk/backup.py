@@ -212,12 +212,12 @@ def _read_manifest(archive: tarfile.TarFile) -> dict[str, Any]:
 
 def _restore_database(archive: tarfile.TarFile, manifest: dict[str, Any]) -> None:
     """Load the rows into a schema at the archive's revision, then upgrade to head."""
-    revision = manifest["revision"] or "head"
     db.session.remove()
     db.drop_all()
     with db.engine.begin() as connection:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    schema.upgrade(revision)
+    for revision in (manifest["revision"] or "heads").split(", "):
+        schema.upgrade(revision)  # the schema the rows were written under
     rows = archive.extractfile(ROWS)
     if rows is None:
         raise BackupError("备份文件里没有数据库内容。")

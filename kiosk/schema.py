@@ -21,7 +21,7 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(revision: str = "head") -> None:
+def upgrade(revision: str = "heads") -> None:
     """Bring the current app's database to ``revision`` (head by default), in place."""
     config = alembic_config()
     with db.engine.begin() as connection:
