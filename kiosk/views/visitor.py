@@ -23,6 +23,12 @@ def wall() -> str:
     return render_template("visitor/wall.html", sections=catalogue.wall())
 
 
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page says: point them at our icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+
 @bp.get("/sections/<slug>")
 def section(slug: str) -> str:
     """A section's books, in pinyin order."""
