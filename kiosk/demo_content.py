@@ -79,6 +79,60 @@ DEMO_BOOKS: tuple[DemoBook, ...] = (
         ),
     ),
     DemoBook(
+        section_slug="zhongguo-jingshen",
+        title="少年中国说",
+        title_en="On Young China",
+        author="梁启超",
+        reader="李国华",
+        description="梁启超一九〇〇年的名篇,激励了一代又一代青年。节选朗读。",
+        chapters=(
+            DemoChapter("少年强则国强", "故今日之责任,不在他人,而全在我少年。少年智则国智,少年富则国富;"
+                        "少年强则国强,少年独立则国独立;少年自由则国自由;少年进步则国进步;"
+                        "少年胜于欧洲,则国胜于欧洲;少年雄于地球,则国雄于地球。", 50),
+            DemoChapter("美哉少年中国", "红日初升,其道大光。河出伏流,一泻汪洋。潜龙腾渊,鳞爪飞扬。"
+                        "乳虎啸谷,百兽震惶。鹰隼试翼,风尘翕张。美哉我少年中国,与天不老!壮哉我中国少年,与国无疆!", 45),
+        ),
+    ),
+    DemoBook(
+        section_slug="fenghuo-jiyi",
+        title="一封家书",
+        title_en="A Letter Home",
+        author="有声图书馆编辑部",
+        reader="赵老兵",
+        description="根据老战士的回忆整理:烽火岁月里,一封写给母亲的信。",
+        chapters=(
+            DemoChapter("写给母亲", "娘,儿子在前方一切都好,您不要挂念。这里的乡亲待我们像自家人,送来热水和干粮。"
+                        "等打完了仗,我就回家,帮您把那几亩地种好,再把院墙修一修。天冷了,您要多穿衣裳。", 55),
+        ),
+    ),
+    DemoBook(
+        section_slug="sanjin-wenhua",
+        title="走进平遥古城",
+        title_en="Inside Pingyao",
+        author="有声图书馆编辑部",
+        reader="王晓明",
+        description="带您走一走山西平遥的城墙、街巷和票号。",
+        chapters=(
+            DemoChapter("城墙与街巷", "平遥古城的城墙建于明代,周长六千多米,至今保存完整。城里的街巷横平竖直,"
+                        "南大街上店铺林立。站在城墙上往下看,青砖灰瓦连成一片,仿佛回到了几百年前。", 55),
+            DemoChapter("日升昌票号", "日升昌被称为中国银行业的鼻祖。当年的晋商在这里办理异地汇兑,"
+                        "一张汇票走遍大江南北。如今,票号旧址成了博物馆,讲述着晋商诚信经营的故事。", 50),
+        ),
+    ),
+    DemoBook(
+        section_slug="kepu-tiandi",
+        title="月亮为什么有圆缺",
+        title_en="Why the Moon Changes Shape",
+        author="有声图书馆编辑部",
+        reader="陈思远",
+        description="用简单的话讲月相的变化。",
+        chapters=(
+            DemoChapter("月相的秘密", "月亮自己不会发光,我们看到的月光是它反射的太阳光。月亮绕着地球转,"
+                        "太阳照亮的那一半有时朝向我们多,有时朝向我们少,于是我们就看到了新月、上弦月、满月和下弦月。"
+                        "一个来回大约二十九天半。", 60),
+        ),
+    ),
+    DemoBook(
         section_slug="qianyan-jiedu",
         title="人工智能是什么",
         title_en="What Is Artificial Intelligence",
