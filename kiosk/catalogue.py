@@ -242,6 +242,20 @@ def ensure_default_sections() -> int:
     return made
 
 
+def new_book(section_row: Section, title: str, **fields: object) -> Book:
+    """A book in ``section_row`` with its own printed code and a fresh index (flushed, not committed).
+
+    Every way a book comes into being (console, booth approval, import, demo) goes through
+    here, so every book has a QR code for its shelf label from the start.
+    """
+    book_row = Book(section=section_row, title=title, **fields)
+    db.session.add(book_row)
+    db.session.flush()
+    refresh_book_index(book_row)
+    issue_code(CodeTarget.BOOK, book_row.id)
+    return book_row
+
+
 def issue_code(kind: CodeTarget, target_id: int, note: str = "") -> str:
     """Create a new unused code pointing at a target and return it."""
     while True:

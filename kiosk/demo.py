@@ -17,7 +17,7 @@ from recorder.tags import TrackTags
 from . import catalogue, covers, ingest
 from .demo_content import DEMO_BOOKS, DEMO_TEXTS, DemoBook
 from .extensions import db
-from .models import Book, BoothText, CodeTarget, Section
+from .models import Book, BoothText, Section
 from .storage import store
 
 DEMO_LICENCE = "CC BY 4.0 有声图书馆演示"
@@ -70,18 +70,15 @@ def _exists(spec: DemoBook, section: Section) -> bool:
 def _create_book(spec: DemoBook, section: Section, seed: int) -> int:
     cover_png = covers.generated_cover(spec.title, section.colour, seed)
     images = covers.renditions(cover_png)
-    book = Book(
-        section=section,
-        title=spec.title,
+    book = catalogue.new_book(
+        section,
+        spec.title,
         title_en=spec.title_en,
         author=spec.author,
         description=spec.description,
         cover_key=store().put_bytes(images.large_jpeg, "covers", "jpg"),
         cover_thumb_key=store().put_bytes(images.thumb_jpeg, "covers", "jpg"),
     )
-    db.session.add(book)
-    db.session.flush()
-    catalogue.issue_code(CodeTarget.BOOK, book.id)
     with tempfile.TemporaryDirectory(dir=ingest.work_dir()) as scratch:
         for number, chapter in enumerate(spec.chapters, start=1):
             raw = ingest.synthesise_reading(

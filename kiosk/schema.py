@@ -8,10 +8,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from .extensions import db
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL advisory lock taken while a node upgrades the schema ("kiosk" in ASCII).
+MIGRATION_LOCK_KEY = 0x6B696F736B
 
 
 def alembic_config() -> Config:
@@ -21,12 +24,22 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(revision: str = "heads") -> None:
+def upgrade(revision: str = "head") -> None:
     """Bring the current app's database to ``revision`` (head by default), in place."""
     config = alembic_config()
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def hold_migration_lock() -> None:
+    """On PostgreSQL, wait for the migration lock and hold it until the session's transaction ends.
+
+    Several web nodes started at once all run ``kiosk serve``'s upgrade: the first migrates,
+    the others wait here, then find the schema at head. SQLite (one machine) needs no lock.
+    """
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
 
 
 def current_revision() -> str | None:

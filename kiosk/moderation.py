@@ -1,0 +1,464 @@
+"""The librarians' moderation of booth takes: the queue, approve, reject, master again, purge originals.
+
+A decision is one transaction: the take is claimed with a conditional UPDATE (``decision``
+still ``pending``), the catalogue rows are added, the audit entry is written, and everything
+is committed together or rolled back together. Two librarians deciding the same take at once
+(or a double submit) get ``NotPending`` and change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import aliased
+
+from . import auth, catalogue, ingest, takes
+from .extensions import db
+from .models import (
+    Book,
+    Decision,
+    Recording,
+    Remaster,
+    RemasterStatus,
+    RoomTone,
+    Section,
+    TakeStatus,
+    Track,
+    User,
+    utcnow,
+)
+from .storage import store
+
+log = logging.getLogger(__name__)
+
+KEEP_ORIGINALS = timedelta(days=30)  # after a decision; the trash period
+MIN_TARGET_LUFS = -23
+MAX_TARGET_LUFS = -16
+MORE_ROOM_TONE_S = (1.0, 3.0)  # head, tail: "keep more room tone"
+MAX_REASON_CHARS = 500
+HISTORY_LIMIT = 30
+REMASTER_LOST_AFTER = timedelta(minutes=5)  # queued this long: its job was lost, queue it again
+REMASTER_STUCK_AFTER = timedelta(hours=1)  # processing this long: its worker died
+ACTIVE_REMASTER = (RemasterStatus.QUEUED, RemasterStatus.PROCESSING)
+# The suffix an original is stored under (see takes.ORIGINAL_SUFFIXES) → its MIME type.
+ORIGINAL_MIME = {
+    "mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg",
+    "m4a": "audio/mp4", "mp4": "audio/mp4", "webm": "audio/webm", "aac": "audio/aac",
+    "caf": "audio/x-caf", "aiff": "audio/aiff",
+}
+
+
+class ModerationError(Exception):
+    """A refused moderation step; ``message`` is Chinese for the librarian, ``field`` the input."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotPending(ModerationError):
+    """The take was already decided (a double submit, or another librarian was quicker)."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an approved take goes: an existing book, or a new one made for it."""
+
+    chapter_title: str
+    book_id: int | None = None
+    position: int | None = None  # 1-based place in the book; None appends
+    new_title: str = ""
+    new_section_id: int | None = None
+    new_author: str = ""
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A take's quality report as the console shows it (``None``: not measured, or silence)."""
+
+    verdict: str
+    advice: list[str]
+    input_lufs: float | None
+    input_true_peak_dbtp: float | None
+    clipping_percent: float | None
+    noise_floor_dbfs: float | None
+    speech_percent: float | None
+    final_lufs: float | None
+    final_true_peak_dbtp: float | None
+
+
+@dataclass(frozen=True)
+class TakeCard:
+    """Everything the console shows of one take (plain data for the templates)."""
+
+    id: int
+    token: str
+    title: str
+    reader_name: str
+    consent: bool
+    licence: str
+    text_title: str | None
+    text_author: str | None
+    text_body: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    duration_ms: int | None
+    status: str
+    decision: str | None
+    decision_reason: str | None
+    track_id: int | None
+    error_message: str | None
+    report: ReportView | None
+    has_master: bool
+    original_present: bool
+    original_format: str
+    original_kept_until: datetime | None
+    remaster: Remaster | None
+
+
+# ---- queries ------------------------------------------------------------------------------
+
+
+def pending_takes() -> list[Recording]:
+    """Processed takes waiting for a decision, oldest first."""
+    return list(db.session.scalars(
+        select(Recording)
+        .where(Recording.status == TakeStatus.DONE, Recording.decision == Decision.PENDING)
+        .order_by(Recording.created_at, Recording.id)
+    ))
+
+
+def failed_takes(limit: int = HISTORY_LIMIT) -> list[Recording]:
+    """Takes the booth could not master, newest first (for the librarians' information)."""
+    return list(db.session.scalars(
+        select(Recording).where(Recording.status == TakeStatus.FAILED)
+        .order_by(Recording.created_at.desc(), Recording.id.desc()).limit(limit)
+    ))
+
+
+def decided_takes(limit: int = HISTORY_LIMIT) -> list[Recording]:
+    """Recently approved or rejected takes, newest decision first."""
+    return list(db.session.scalars(
+        select(Recording)
+        .where(Recording.decision.in_((Decision.APPROVED, Decision.REJECTED)))
+        .order_by(Recording.decided_at.desc(), Recording.id.desc()).limit(limit)
+    ))
+
+
+def take(take_id: int) -> Recording | None:
+    """The take ``take_id``, whatever its state."""
+    return db.session.get(Recording, take_id)
+
+
+def active_remaster(take_id: int) -> Remaster | None:
+    """The re-mastering of ``take_id`` that is queued or running, if any."""
+    return db.session.scalar(
+        select(Remaster).where(Remaster.recording_id == take_id, Remaster.status.in_(ACTIVE_REMASTER))
+    )
+
+
+def latest_remaster(take_id: int) -> Remaster | None:
+    """The most recent re-mastering request of ``take_id``."""
+    return db.session.scalar(
+        select(Remaster).where(Remaster.recording_id == take_id)
+        .order_by(Remaster.created_at.desc(), Remaster.id.desc()).limit(1)
+    )
+
+
+def original_mime(key: str) -> str:
+    """The MIME type of an original, from the suffix it was stored under (judged by probing)."""
+    return ORIGINAL_MIME.get(key.rpartition(".")[2].lower(), "application/octet-stream")
+
+
+def original_kept_until(row: Recording) -> datetime | None:
+    """When a decided take's original may be deleted (``None`` while undecided)."""
+    if row.decided_at is None or row.decision not in (Decision.APPROVED, Decision.REJECTED):
+        return None
+    return row.decided_at + KEEP_ORIGINALS
+
+
+def original_present(row: Recording) -> bool:
+    """Whether the take's original is still in the store."""
+    return store().exists(row.original_key)
+
+
+def section_choices() -> list[Section]:
+    """Every section, in wall order (hidden ones too: a librarian may prepare one)."""
+    return list(db.session.scalars(select(Section).order_by(Section.position, Section.id)))
+
+
+def books_by_section() -> list[tuple[Section, list[Book]]]:
+    """Books not in the trash, grouped by section in wall order, for the approve form."""
+    books = db.session.scalars(
+        select(Book).where(Book.deleted_at.is_(None)).order_by(Book.sort_key, Book.id)
+    ).all()
+    grouped = [(section, [b for b in books if b.section_id == section.id]) for section in section_choices()]
+    return [(section, shelf) for section, shelf in grouped if shelf]
+
+
+def report_view(report: dict[str, Any] | None) -> ReportView | None:
+    """The stored report dict (see ``recorder.quality.QualityReport``) as console figures."""
+    if not report:
+        return None
+
+    def percent(name: str) -> float | None:
+        value = report.get(name)
+        return None if value is None else round(float(value) * 100, 2)
+
+    return ReportView(
+        verdict=str(report.get("verdict", "")),
+        advice=[str(item.get("text_zh", "")) for item in report.get("advice") or [] if isinstance(item, dict)],
+        input_lufs=report.get("input_lufs"),
+        input_true_peak_dbtp=report.get("input_true_peak_dbtp"),
+        clipping_percent=percent("clipping_share"),
+        noise_floor_dbfs=report.get("noise_floor_dbfs"),
+        speech_percent=percent("speech_ratio"),
+        final_lufs=report.get("final_lufs"),
+        final_true_peak_dbtp=report.get("final_true_peak_dbtp"),
+    )
+
+
+def card(row: Recording) -> TakeCard:
+    """A take as plain data for the console's pages."""
+    text = row.text
+    return TakeCard(
+        id=row.id, token=row.token, title=row.title, reader_name=row.reader_name, consent=row.consent,
+        licence=row.licence, text_title=text.title if text else None, text_author=text.author if text else None,
+        text_body=text.body if text else None, created_at=row.created_at, decided_at=row.decided_at,
+        duration_ms=row.duration_ms, status=row.status.value,
+        decision=row.decision.value if row.decision else None, decision_reason=row.decision_reason,
+        track_id=row.track_id, error_message=row.error_message, report=report_view(row.report),
+        has_master=row.mastered_key is not None, original_present=original_present(row),
+        original_format=row.original_format, original_kept_until=original_kept_until(row),
+        remaster=latest_remaster(row.id),
+    )
+
+
+# ---- decisions (each commits its own transaction) -----------------------------------------
+
+
+def _claim(take_id: int, **values: Any) -> None:
+    """Mark a pending take decided, in the caller's transaction; ``NotPending`` if it is not."""
+    claimed = db.session.execute(
+        update(Recording)
+        .where(Recording.id == take_id, Recording.status == TakeStatus.DONE,
+               Recording.decision == Decision.PENDING)
+        .values(decided_at=utcnow(), **values)
+    ).rowcount
+    if claimed != 1:
+        raise NotPending(gettext("这段录音已经有了决定(可能是另一位馆员刚刚处理过),没有做任何更改。"))
+
+
+def approve(take_id: int, placement: Placement, actor: User) -> Track:
+    """Publish a pending take as a chapter, all in one transaction; returns the new track."""
+    try:
+        _claim(take_id, decision=Decision.APPROVED, decision_reason=None)
+        row = db.session.get(Recording, take_id, populate_existing=True)
+        assert row is not None and row.mastered_key is not None  # noqa: S101 - claimed: done takes have one
+        book = _target_book(placement)
+        track = _add_track(book, row, placement)
+        catalogue.refresh_book_index(book)
+        row.track_id = track.id
+        auth.audit("take_approved", actor=actor, target=row, track_id=track.id, book_id=book.id,
+                   reader=row.reader_name)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return track
+
+
+def _target_book(placement: Placement) -> Book:
+    """The existing book chosen, or a new published one (flushed)."""
+    if placement.book_id is not None:
+        book = db.session.get(Book, placement.book_id)
+        if book is None or book.deleted_at is not None:
+            raise ModerationError(gettext("所选的书不存在或已在回收站中。"), "book_id")
+        return book
+    section = db.session.get(Section, placement.new_section_id) if placement.new_section_id else None
+    if section is None:
+        raise ModerationError(gettext("请选择书所在的栏目。"), "section_id")
+    if not placement.new_title.strip():
+        raise ModerationError(gettext("请填写书名。"), "title")
+    return catalogue.new_book(section, placement.new_title.strip(), author=placement.new_author.strip())
+
+
+def _add_track(book: Book, row: Recording, placement: Placement) -> Track:
+    """A published chapter on the take's mastered file, at the chosen place (others shift down)."""
+    last = max((t.position for t in book.tracks), default=0)
+    position = last + 1
+    if placement.position is not None and placement.position <= last:
+        position = max(1, placement.position)
+        db.session.execute(
+            update(Track).where(Track.book_id == book.id, Track.position >= position)
+            .values(position=Track.position + 1)
+        )
+    track = Track(
+        book=book, position=position, title=placement.chapter_title.strip() or row.title,
+        reader=catalogue.reader_named(row.reader_name), duration_ms=row.duration_ms or 0,
+        audio_key=row.mastered_key, size_bytes=row.size_bytes or 0, mime_type=ingest.MP3_MIME,
+        loudness_lufs=row.loudness_lufs, true_peak_dbtp=row.true_peak_dbtp,
+    )
+    db.session.add(track)
+    db.session.flush()
+    db.session.refresh(book, attribute_names=["tracks"])  # the shifted positions, in order
+    return track
+
+
+def reject(take_id: int, reason: str, actor: User) -> None:
+    """Decline a pending take with a reason the volunteer reads on their take-home page."""
+    text = reason.strip()
+    if not text:
+        raise ModerationError(gettext("请填写不采用的原因,录音者会看到它。"), "reason")
+    if len(text) > MAX_REASON_CHARS:
+        raise ModerationError(gettext("原因太长了,请少于 500 个字。"), "reason")
+    try:
+        _claim(take_id, decision=Decision.REJECTED, decision_reason=text)
+        row = db.session.get(Recording, take_id, populate_existing=True)
+        auth.audit("take_rejected", actor=actor, target=row, reason=text)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+# ---- mastering again ----------------------------------------------------------------------
+
+
+def request_remaster(take_id: int, target_lufs: int, room_tone: RoomTone, actor: User) -> Remaster:
+    """Ask for the take to be mastered again from its original (the caller queues the job)."""
+    if not MIN_TARGET_LUFS <= target_lufs <= MAX_TARGET_LUFS:
+        raise ModerationError(gettext("响度目标须在 −23 到 −16 LUFS 之间。"), "target_lufs")
+    row = db.session.get(Recording, take_id)
+    if row is None or row.status is not TakeStatus.DONE or row.decision is not Decision.PENDING:
+        raise NotPending(gettext("只能重新处理等待审核的录音。"))
+    if active_remaster(take_id) is not None:
+        raise ModerationError(gettext("这段录音正在重新处理,请等处理完成。"))
+    job = Remaster(recording_id=take_id, target_lufs=float(target_lufs), room_tone=room_tone,
+                   requested_by_id=actor.id)
+    db.session.add(job)
+    db.session.flush()
+    auth.audit("take_remaster_requested", actor=actor, target=row, target_lufs=target_lufs,
+               room_tone=room_tone.value)
+    db.session.commit()
+    return job
+
+
+def remaster_preset(job: Remaster) -> ingest.Preset:
+    """The house preset with the request's loudness target and room tone."""
+    preset = replace(ingest.house_preset(), target_lufs=job.target_lufs)
+    if job.room_tone is RoomTone.MORE:
+        head_s, tail_s = MORE_ROOM_TONE_S
+        preset = replace(preset, head_room_tone_s=head_s, tail_room_tone_s=tail_s)
+    return preset
+
+
+def run_remaster(job_id: int) -> None:
+    """Claim a queued request, master the original again, and put the result on the take.
+
+    The result replaces the take's master only while the take is still pending (conditional
+    UPDATE); a take decided in the meantime keeps what the librarian heard.
+    """
+    claimed = db.session.execute(
+        update(Remaster).where(Remaster.id == job_id, Remaster.status == RemasterStatus.QUEUED)
+        .values(status=RemasterStatus.PROCESSING, started_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    job = db.session.get(Remaster, job_id)
+    if claimed != 1 or job is None:
+        return
+    try:
+        audio = takes.master_again(job.recording, remaster_preset(job))
+    except ingest.RecorderError as error:
+        _finish_remaster(job, RemasterStatus.FAILED, error=error.message_zh)
+        return
+    except Exception:
+        log.exception("re-mastering request %s failed", job_id)
+        _finish_remaster(job, RemasterStatus.FAILED, error=gettext("重新处理失败,请稍后再试。"))
+        return
+    _apply_remaster(job, audio)
+
+
+def _apply_remaster(job: Remaster, audio: ingest.StoredAudio) -> None:
+    """Replace the pending take's master and report with ``audio``, or mark the job superseded."""
+    applied = db.session.execute(
+        update(Recording)
+        .where(Recording.id == job.recording_id, Recording.decision == Decision.PENDING)
+        .values(mastered_key=audio.key, duration_ms=audio.duration_ms, size_bytes=audio.size_bytes,
+                loudness_lufs=audio.loudness_lufs, true_peak_dbtp=audio.true_peak_dbtp,
+                report=audio.report.to_dict(), processed_at=utcnow())
+    ).rowcount
+    status = RemasterStatus.DONE if applied == 1 else RemasterStatus.SUPERSEDED
+    _finish_remaster(job, status, result_key=audio.key)
+
+
+def _finish_remaster(job: Remaster, status: RemasterStatus, *, error: str | None = None,
+                     result_key: str | None = None) -> None:
+    """Record how a re-mastering request ended."""
+    job.status = status
+    job.error_message = error
+    job.result_key = result_key
+    job.finished_at = utcnow()
+    db.session.commit()
+
+
+def lost_remasters(now: datetime) -> list[int]:
+    """Requests whose job was lost (queued long ago); requests stuck running are failed."""
+    db.session.execute(
+        update(Remaster)
+        .where(Remaster.status == RemasterStatus.PROCESSING, Remaster.started_at < now - REMASTER_STUCK_AFTER)
+        .values(status=RemasterStatus.FAILED, finished_at=now,
+                error_message=gettext("重新处理中断了,请再试一次。"))
+    )
+    db.session.commit()
+    return list(db.session.scalars(
+        select(Remaster.id).where(Remaster.status == RemasterStatus.QUEUED,
+                                  Remaster.created_at < now - REMASTER_LOST_AFTER)
+    ))
+
+
+# ---- originals ----------------------------------------------------------------------------
+
+
+def expired_originals(now: datetime) -> list[str]:
+    """Keys of originals whose every take was decided more than 30 days before ``now``.
+
+    A key (content-addressed: the same upload twice is one file) is kept while any other
+    take needs it — undecided, or decided within the period — or any catalogue row names it.
+    """
+    cutoff = now - KEEP_ORIGINALS
+    other = aliased(Recording)
+    still_needed = exists().where(
+        other.original_key == Recording.original_key,
+        or_(other.decided_at.is_(None), other.decided_at >= cutoff,
+            other.decision.is_(None), other.decision == Decision.PENDING),
+    )
+    key = Recording.original_key
+    in_catalogue = or_(
+        exists().where(Track.audio_key == key),
+        exists().where(or_(Book.cover_key == key, Book.cover_thumb_key == key)),
+    )
+    keys = db.session.scalars(
+        select(key).distinct().where(
+            Recording.decision.in_((Decision.APPROVED, Decision.REJECTED)),
+            Recording.decided_at < cutoff, ~still_needed, ~in_catalogue,
+        )
+    )
+    return [key for key in keys if store().exists(key)]
+
+
+def purge_expired_originals(now: datetime) -> list[str]:
+    """Delete the original files ``expired_originals`` names, auditing each; returns the keys."""
+    keys = expired_originals(now)
+    for key in keys:
+        store().delete(key)
+        auth.audit("original_deleted", target_kind="originals", target_id=key[-64:])
+        log.info("deleted expired original %s", key)
+    db.session.commit()
+    return keys
