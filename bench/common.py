@@ -524,3 +524,46 @@ if __name__ == "__main__":
         serve_directory(Path(sys.argv[2]), int(sys.argv[3]))
     else:
         sys.exit(f"usage: {sys.argv[0]} serve-directory DIR PORT")
+
+
+# --- deploy/nginx.conf on loopback ------------------------------------------------------------
+
+DEPLOY_NGINX_CONF = REPO_DIR / "deploy" / "nginx.conf"
+
+
+def render_deploy_nginx(data_dir: Path, app_port: int, port: int, workdir: Path, *, access_log: bool = False) -> Path:
+    """deploy/nginx.conf with its machine paths swapped for ``workdir``'s, listening on 127.0.0.1:port.
+
+    Every swapped line must be found exactly once: a configuration that drifted from what
+    the tests and benchmarks exercise fails loudly here.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+    temp_paths = "".join(
+        f"    {name}_temp_path {workdir}/{name};\n" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    log_line = f"access_log {workdir}/access.log;" if access_log else "access_log off;"
+    swaps = {
+        "user www-data;": user,
+        "pid /run/nginx.pid;": f"pid {workdir}/nginx.pid;",
+        "error_log /var/log/nginx/error.log warn;": f"error_log {workdir}/error.log warn;",
+        "access_log /var/log/nginx/access.log;": log_line,
+        "listen 80;\n        listen [::]:80;": f"listen {LOOPBACK}:{port};",
+        "server 127.0.0.1:8000;": f"server {LOOPBACK}:{app_port};",
+        "/srv/kiosk/media/": f"{Path(data_dir).resolve()}/",
+        "http {\n": "http {\n" + temp_paths,
+    }
+    text = DEPLOY_NGINX_CONF.read_text(encoding="utf-8")
+    for old, new in swaps.items():
+        if text.count(old) != 1:
+            raise ValueError(f"deploy/nginx.conf: expected {old!r} exactly once")
+        text = text.replace(old, new)
+    conf = workdir / "nginx.conf"
+    conf.write_text(text, encoding="utf-8")
+    return conf
+
+
+def nginx_with_conf(conf: Path, workdir: Path) -> ServerProcess:
+    """nginx in the foreground with a rendered configuration (see ``render_deploy_nginx``)."""
+    argv = [NGINX, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "error.log"), "-g", "daemon off;"]
+    return ServerProcess("nginx (deploy/nginx.conf)", argv, log_path=workdir / "stdout.log")

@@ -48,6 +48,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(visitor.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(media.bp)
+    from . import streaming
+
+    streaming.init_app(app)  # /media/ fast path in front of Flask: same checks, no dispatch
 
     from . import auth, security
     from .views import admin
@@ -60,6 +63,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .views import admin_wall  # after admin: it joins the console's navigation
 
     admin_wall.init_app(app)
+    from .views import admin_moderation
+
+    admin_moderation.init_app(app)
+    from .views import admin_catalogue
+
+    admin_catalogue.init_app(app)
+    from .views import admin_import, admin_stats, beacon
+
+    admin_import.init_app(app)
+    admin_stats.init_app(app)
+    beacon.init_app(app)
 
     from .views import booth
 

@@ -20,11 +20,11 @@ import sqlite3
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import DateTime, Table, func, insert, select, text
 
 from . import schema
 from .extensions import db
@@ -48,6 +48,8 @@ def _tables() -> list[Table]:
 
 
 def _encode(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC)  # one zone in every archive, whatever the server's
     if isinstance(value, datetime | date):
         return {"$dt": value.isoformat()}
     if isinstance(value, bytes):
@@ -57,7 +59,10 @@ def _encode(value: Any) -> Any:
 
 def _decode(value: Any, column_type: Any) -> Any:
     if isinstance(value, dict) and "$dt" in value:
-        return datetime.fromisoformat(value["$dt"])
+        moment = datetime.fromisoformat(value["$dt"])
+        if isinstance(column_type, DateTime) and column_type.timezone and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)  # SQLite keeps UTC without a zone
+        return moment
     if isinstance(value, dict) and "$b64" in value:
         return base64.b64decode(value["$b64"])
     return value
@@ -68,7 +73,8 @@ def _dump_rows(out: io.TextIOBase) -> dict[str, int]:
     counts: dict[str, int] = {}
     with db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            # One snapshot for every table (SQLite's read transaction is one already).
+            connection = connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         with connection.begin():
             for table in _tables():
                 counts[table.name] = 0

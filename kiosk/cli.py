@@ -17,6 +17,7 @@ from .extensions import db
 
 def prepare_database() -> int:
     """Upgrade the schema in place and make sure the nine default sections exist."""
+    schema.hold_migration_lock()  # one node at a time (PostgreSQL); released by the commit below
     schema.upgrade()
     made = catalogue.ensure_default_sections()
     db.session.commit()
@@ -125,13 +126,14 @@ def db_revision_command(message: str) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach the commands to ``app.cli``."""
+    from .import_cli import import_command
     from .user_cli import user_group
     from .wall_cli import wall_command
 
     for command in (
         init_command, demo_command, serve_command, worker_command, backup_command, restore_command,
         db_revision_command,
-        wall_command, user_group,
+        wall_command, user_group, import_command,
     ):
         app.cli.add_command(command)
 

@@ -40,3 +40,17 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@event.listens_for(Engine, "connect")
+def _utc_postgresql(dbapi_connection: Any, _record: Any) -> None:
+    """PostgreSQL sessions in UTC, whatever the server's zone: times come back as SQLite keeps them.
+
+    Loaded times are then aware and in UTC on PostgreSQL (naive UTC on SQLite); Babel shows
+    either in the library's zone.
+    """
+    if type(dbapi_connection).__module__.split(".")[0] in ("psycopg", "psycopg2"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+        dbapi_connection.commit()  # a SET inside a transaction rolled back later would not last

@@ -122,3 +122,83 @@ def run_worker(workers: int) -> None:
     configure(app)
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
     consumer.run()
+
+
+# ---- moderation: mastering a take again, deleting expired originals ------------------------
+# (imported where used: this block was appended, and moderation is only needed by these tasks)
+
+
+@huey.task(retries=1, retry_delay=RETRY_DELAY_S)
+def remaster_take(job_id: int) -> None:
+    """Master a take again with a librarian's settings (a no-op once the request is claimed)."""
+    from . import moderation
+
+    _in_app(moderation.run_remaster, job_id)
+
+
+def enqueue_remaster(job_id: int) -> None:
+    """Queue a re-mastering request (inline in immediate mode, as tests use)."""
+    remaster_take(job_id)
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+def sweep_remasters() -> None:
+    """Queue again re-mastering requests whose job was lost; fail those whose worker died."""
+    _in_app(_requeue_remasters)
+
+
+def _requeue_remasters() -> None:
+    from . import moderation
+    from .models import utcnow
+
+    for job_id in moderation.lost_remasters(utcnow()):
+        remaster_take(job_id)
+
+
+@huey.periodic_task(crontab(minute="17", hour="3"))
+def purge_expired_originals() -> None:
+    """Daily: delete booth originals decided more than 30 days ago that nothing else needs."""
+    _in_app(_purge_originals)
+
+
+def _purge_originals() -> None:
+    from . import moderation
+    from .models import utcnow
+
+    moderation.purge_expired_originals(utcnow())
+
+
+@huey.task(retries=1, retry_delay=RETRY_DELAY_S)
+def import_batch(batch_id: int) -> None:
+    """Import the files of a console upload (a re-run skips what was already imported)."""
+    from . import import_batches
+
+    _in_app(import_batches.run, batch_id)
+
+
+@huey.task()
+def master_chapter_upload(upload_id: int) -> None:
+    """Master (or keep) a librarian's uploaded recording and attach it to its book."""
+    from . import catalogue_admin
+
+    _in_app(catalogue_admin.process_upload, upload_id)
+
+
+def enqueue_chapter_upload(upload_id: int) -> None:
+    """Queue a chapter upload for mastering (inline in immediate mode, as tests use)."""
+    master_chapter_upload(upload_id)
+
+
+@huey.periodic_task(crontab(minute="41", hour="3"))
+def purge_trash_daily() -> None:
+    """Daily: remove for good the books and chapters deleted more than 30 days ago."""
+    _in_app(_purge_trash)
+
+
+def _purge_trash() -> None:
+    from . import catalogue_admin
+    from .models import utcnow
+
+    report = catalogue_admin.purge_trash(utcnow())
+    log.info("trash purge: %d books, %d tracks, %d files", len(report.book_ids),
+             len(report.track_ids), len(report.deleted_keys))

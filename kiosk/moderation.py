@@ -85,7 +85,7 @@ class ReportView:
     verdict: str
     advice: list[str]
     input_lufs: float | None
-    input_true_peak_dbtp: float | None
+    sample_peak_dbfs: float | None
     clipping_percent: float | None
     noise_floor_dbfs: float | None
     speech_percent: float | None
@@ -215,7 +215,7 @@ def report_view(report: dict[str, Any] | None) -> ReportView | None:
         verdict=str(report.get("verdict", "")),
         advice=[str(item.get("text_zh", "")) for item in report.get("advice") or [] if isinstance(item, dict)],
         input_lufs=report.get("input_lufs"),
-        input_true_peak_dbtp=report.get("input_true_peak_dbtp"),
+        sample_peak_dbfs=report.get("sample_peak_dbfs"),
         clipping_percent=percent("clipping_share"),
         noise_floor_dbfs=report.get("noise_floor_dbfs"),
         speech_percent=percent("speech_ratio"),

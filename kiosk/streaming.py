@@ -5,24 +5,46 @@ response may be cached for a year, and a strong ETag derived from the key holds.
 Under gunicorn the body is a ``wsgi.file_wrapper`` positioned at the range start
 with an exact ``Content-Length``: gunicorn then hands it to ``sendfile()`` and no
 byte of audio passes through Python.
+
+Two doors lead here. ``MediaFastPath`` (installed by ``init_app``) answers a published
+``GET``/``HEAD /media/<key>`` as a bare WSGI call: the same key validation, the same
+publication statements as ``catalogue.published_media``, the same security headers, but
+none of Flask's per-request machinery (contexts, session, limiter, Babel), which cost
+three quarters of the CPU of a range request (measured: 0.64 → 0.15 ms). Everything it
+does not answer itself — unknown or unpublished keys, a missing file, other methods —
+falls through to the Flask view (``views/media.py``), which renders the 404 page and logs,
+and which builds its response with the very same ``media_reply``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from flask import Request, Response
-from werkzeug.http import http_date, parse_date, quote_etag
+from flask import Flask, Request, Response
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.http import http_date, parse_date, parse_etags, quote_etag
+
+from .security import security_headers
+from .storage import KEY_PATTERN
 
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 CHUNK_BYTES = 64 * 1024
+MEDIA_PREFIX = "/media/"
+MAX_KEY_CHARS = 128
 _SINGLE_RANGE = re.compile(r"^bytes[ \t]*=[ \t]*(\d*)[ \t]*-[ \t]*(\d*)[ \t]*$", re.IGNORECASE)
+_STATUS_LINES = {200: "200 OK", 206: "206 Partial Content", 304: "304 Not Modified", 416: "416 Range Not Satisfiable"}
+
+WSGIEnviron = dict[str, Any]
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -106,77 +128,197 @@ class _BoundedFile:
         self.handle.close()
 
 
-def _etag_for(path: Path, size: int) -> str:
-    """A strong validator: the content key's digest (the file name) and the size."""
-    return f"{path.stem}-{size:x}"
+# ---- the reply: status, headers and the byte span to send ----------------------------------
 
 
-def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
+@dataclass(frozen=True)
+class MediaReply:
+    """What to answer for a media request: status, headers, and the bytes of the body."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    span: ByteRange | None = None  # None: no body (HEAD, 304, 416, empty file)
+
+    @property
+    def status_line(self) -> str:
+        """The WSGI status string."""
+        return _STATUS_LINES[self.status]
+
+
+@lru_cache(maxsize=1024)
+def _last_modified(mtime_s: int) -> tuple[datetime, str]:
+    """A file's modification time, whole seconds, and its HTTP date (cached: files are immutable)."""
+    modified = datetime.fromtimestamp(mtime_s, UTC)
+    return modified, http_date(modified)
+
+
+def _not_modified(environ: WSGIEnviron, etag: str, modified: datetime) -> bool:
     """RFC 9110 §13.1.2/§13.1.3: If-None-Match wins over If-Modified-Since."""
-    if_none_match = request.if_none_match
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
     if if_none_match:
-        return if_none_match.contains_weak(etag)
-    since = request.if_modified_since
-    return since is not None and modified.replace(microsecond=0) <= since
+        return parse_etags(if_none_match).contains_weak(etag)
+    since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+    return since is not None and modified <= since
 
 
-def _if_range_allows(request: Request, etag: str, modified: datetime) -> bool:
+def _if_range_allows(environ: WSGIEnviron, etag: str, modified: datetime) -> bool:
     """Whether a Range may be honoured under the request's If-Range (RFC 9110 §13.1.5)."""
-    raw = request.headers.get("If-Range")
+    raw = environ.get("HTTP_IF_RANGE")
     if not raw:
         return True
     raw = raw.strip()
     if raw.startswith(('"', "W/")):
         return raw == quote_etag(etag)  # strong comparison; a weak tag never matches
     when = parse_date(raw)
-    return when is not None and when == modified.replace(microsecond=0)
+    return when is not None and when == modified
 
 
-def _body(request: Request, path: Path, span: ByteRange, size: int) -> object:
-    """An iterable body for ``span``; a sendfile-able file wrapper where the server allows."""
-    handle = path.open("rb")
-    handle.seek(span.first)
-    body = _BoundedFile(handle, span.length)
-    wrapper = request.environ.get("wsgi.file_wrapper")
-    return wrapper(body, CHUNK_BYTES) if wrapper is not None else body
+def media_reply(environ: WSGIEnviron, path: Path, mime_type: str) -> MediaReply:
+    """A full, partial (206), 304 or 416 reply for the immutable file at ``path``.
 
-
-def send_media(request: Request, path: Path, mime_type: str) -> Response:
-    """A full, partial (206), 304 or 416 response for an immutable file at ``path``."""
+    Raises ``OSError`` when the file cannot be found.
+    """
     stat = os.stat(path)
     size = stat.st_size
-    modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
-    etag = _etag_for(path, size)
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": quote_etag(etag),
-        "Last-Modified": http_date(modified),
-        "Cache-Control": IMMUTABLE_CACHE_CONTROL,
-    }
-    if _not_modified(request, etag, modified):
-        return Response(status=304, headers=headers)
+    modified, modified_text = _last_modified(int(stat.st_mtime))
+    etag = f"{path.stem}-{size:x}"  # the content key's digest and the size: a strong validator
+    headers = [
+        ("Accept-Ranges", "bytes"),
+        ("ETag", f'"{etag}"'),
+        ("Last-Modified", modified_text),
+        ("Cache-Control", IMMUTABLE_CACHE_CONTROL),
+    ]
+    if _not_modified(environ, etag, modified):
+        return MediaReply(304, headers)
     try:
-        span = parse_range(request.headers.get("Range"), size)
+        span = parse_range(environ.get("HTTP_RANGE"), size)
     except Unsatisfiable:
-        headers["Content-Range"] = f"bytes */{size}"
-        return Response(status=416, headers=headers)
-    if span is not None and not _if_range_allows(request, etag, modified):
+        return MediaReply(416, [*headers, ("Content-Range", f"bytes */{size}"), ("Content-Length", "0")])
+    if span is not None and not _if_range_allows(environ, etag, modified):
         span = None
     status = 200 if span is None else 206
     if span is None:
         span = ByteRange(0, size - 1)
     else:
-        headers["Content-Range"] = f"bytes {span.first}-{span.last}/{size}"
-    response = Response(status=status, headers=headers, mimetype=mime_type, direct_passthrough=True)
-    response.content_length = max(span.length, 0)
-    if request.method != "HEAD" and span.length > 0:
-        response.response = _body(request, path, span, size)  # type: ignore[assignment]
+        headers.append(("Content-Range", f"bytes {span.first}-{span.last}/{size}"))
+    headers += [("Content-Type", mime_type), ("Content-Length", str(max(span.length, 0)))]
+    has_body = environ.get("REQUEST_METHOD") != "HEAD" and span.length > 0
+    return MediaReply(status, headers, span if has_body else None)
+
+
+def media_body(environ: WSGIEnviron, path: Path, span: ByteRange) -> Iterable[bytes]:
+    """An iterable body for ``span``; a sendfile-able ``wsgi.file_wrapper`` where the server has one."""
+    handle = path.open("rb")
+    handle.seek(span.first)
+    body = _BoundedFile(handle, span.length)
+    wrapper = environ.get("wsgi.file_wrapper")
+    return wrapper(body, CHUNK_BYTES) if wrapper is not None else body
+
+
+def accel_headers(prefix: str, key: str, mime_type: str) -> list[tuple[str, str]]:
+    """Headers handing the file to a front nginx (``X-Accel-Redirect``) after the app's checks passed."""
+    return [
+        ("X-Accel-Redirect", prefix.rstrip("/") + "/" + key),
+        ("Cache-Control", IMMUTABLE_CACHE_CONTROL),
+        ("Content-Type", mime_type),
+        ("Content-Length", "0"),
+    ]
+
+
+# ---- the Flask door (views/media.py) ---------------------------------------------------------
+
+
+def send_media(request: Request, path: Path, mime_type: str) -> Response:
+    """``media_reply`` as a Flask response."""
+    reply = media_reply(request.environ, path, mime_type)
+    response = Response(status=reply.status, headers=reply.headers, direct_passthrough=True)
+    if reply.span is not None:
+        response.response = media_body(request.environ, path, reply.span)  # type: ignore[assignment]
     return response
 
 
 def accel_redirect(prefix: str, key: str, mime_type: str) -> Response:
-    """Hand the file to a front nginx (``X-Accel-Redirect``) after the app's checks passed."""
-    response = Response(status=200, mimetype=mime_type)
-    response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + key
-    response.headers["Cache-Control"] = IMMUTABLE_CACHE_CONTROL
-    return response
+    """``accel_headers`` as a Flask response."""
+    return Response(status=200, headers=accel_headers(prefix, key, mime_type))
+
+
+# ---- the fast door: a WSGI middleware in front of Flask --------------------------------------
+
+
+class MediaFastPath:
+    """Answer published ``GET``/``HEAD /media/<key>`` without Flask; pass everything else on."""
+
+    def __init__(self, app: Flask, inner: WSGIApp) -> None:
+        self.app = app
+        self.inner = inner
+        self._engine: Engine | None = None
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        """The WSGI entry point."""
+        path_info: str = environ.get("PATH_INFO", "")
+        if path_info.startswith(MEDIA_PREFIX) and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            answered = self._serve(path_info, environ, start_response)
+            if answered is not None:
+                return answered
+        return self.inner(environ, start_response)
+
+    def _serve(self, path_info: str, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes] | None:
+        """The response for a published, present file; ``None`` lets Flask answer instead."""
+        key = path_info[len(MEDIA_PREFIX) :]
+        if len(key) > MAX_KEY_CHARS or not KEY_PATTERN.fullmatch(key):
+            return None
+        try:
+            mime_type = self._published_mime(key)
+        except SQLAlchemyError:
+            return None  # the Flask view meets the same error and reports it properly
+        if mime_type is None:
+            return None
+        config = self.app.config
+        accel_prefix = config.get("KIOSK_ACCEL_REDIRECT")
+        if accel_prefix:
+            reply = MediaReply(200, accel_headers(accel_prefix, key, mime_type))
+        else:
+            file_path = self.app.extensions["kiosk_store"].root / key
+            try:
+                reply = media_reply(environ, file_path, mime_type)
+            except OSError:
+                return None  # the view logs the missing file and answers 404
+        start_response(reply.status_line, reply.headers + self._security_headers(path_info))
+        if reply.span is None:
+            return []
+        return media_body(environ, file_path, reply.span)
+
+    def _published_mime(self, key: str) -> str | None:
+        """``catalogue.published_media`` on a bare pooled connection (no session, no app context).
+
+        The very statements ``published_media`` runs (built once in catalogue.py): a
+        session and an app context around them cost 0.19 ms, a pooled connection 0.06 ms.
+        """
+        from .catalogue import _VISIBLE_AUDIO_MIME, _VISIBLE_COVER  # imported late: catalogue loads the models
+
+        with self.engine.connect() as connection:
+            audio = connection.execute(_VISIBLE_AUDIO_MIME, {"key": key}).scalar()
+            if audio is not None:
+                return str(audio)
+            cover = connection.execute(_VISIBLE_COVER, {"key": key}).scalar()
+        return "image/jpeg" if cover is not None else None
+
+    @property
+    def engine(self) -> Engine:
+        """The application's database engine (looked up once per process)."""
+        if self._engine is None:
+            from .extensions import db
+
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
+
+    def _security_headers(self, path_info: str) -> list[tuple[str, str]]:
+        """The protective headers every response carries (``security.security_headers``)."""
+        https = bool(self.app.config.get("SESSION_COOKIE_SECURE"))
+        return list(security_headers(path_info, https=https).items())
+
+
+def init_app(app: Flask) -> None:
+    """Put the media fast path in front of the Flask application."""
+    app.wsgi_app = MediaFastPath(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -260,3 +260,19 @@ def status_payload(take: Recording) -> dict[str, Any]:
         payload["audio_url"] = url_for("booth.take_audio", token=take.token)
         payload["duration_s"] = round((take.duration_ms or 0) / 1000, 3)
     return payload
+
+
+def tags_for(take: Recording) -> ingest.TrackTags:
+    """The ID3 tags a take's master carries (the same as ``process`` writes)."""
+    return ingest.TrackTags(
+        title=take.title, artist=take.reader_name, album=BOOTH_ALBUM, genre=BOOTH_ALBUM,
+        language="zho", licence=take.licence,
+    )
+
+
+def master_again(take: Recording, preset: ingest.Preset) -> ingest.StoredAudio:
+    """Master a take's untouched original once more with ``preset``; the row is not changed.
+
+    Raises ``ingest.RecorderError`` (``SilentTakeError`` included) like the first mastering.
+    """
+    return ingest.master_into_store_with(store().path(take.original_key), tags_for(take), preset)

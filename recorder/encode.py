@@ -1,4 +1,9 @@
-"""Encode a filter chain's output to CBR MP3, writing atomically into place."""
+"""Encode a filter chain's output to CBR MP3 and measure what was encoded, in one run.
+
+The encoded stream is decoded again inside the same ffmpeg (a loopback decoder, ``-dec``)
+and metered with true peak, so verifying the MP3 costs no second process, no second read
+of the file, and runs on the other core while LAME encodes.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,22 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from recorder import ffmpeg
-from recorder.loudness import input_args
+from recorder import ffmpeg, steps
+from recorder.loudness import parse_summary
 from recorder.presets import DEFAULT, Preset
 
 ENCODE_SPEED_FLOOR_X = 5.0  # an encode slower than 5x real time is stuck
+
+
+@dataclass(frozen=True)
+class EncodedLevels:
+    """Loudness and true peak of an MP3 as encoded (its own bitstream decoded again)."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
 
 
 @contextlib.contextmanager
@@ -35,50 +49,54 @@ def atomic_path(destination: str | os.PathLike[str], *, suffix: str = "") -> Ite
 
 
 def mp3_argv(
-    input_path: Path, output_path: Path, *, filter_chain: str, cap_s: float, preset: Preset,
-    input_format: str | None = None,
+    inputs: list[str], output_path: Path, *, filter_chain: str, preset: Preset,
 ) -> list[str]:
-    """The ffmpeg arguments for one decode → filter → MP3 encode pass.
+    """The ffmpeg arguments for one decode → filter → MP3 encode → verify pass.
 
     Bit-exact flags and no ffmpeg-written metadata make the output a pure function of
     the input, so re-running a job reproduces the same bytes; tags are added afterwards.
+    The second output meters the encoded stream through a loopback decoder.
     """
     return [
-        "-y", *input_args(input_path, cap_s, input_format),
+        "-y", *inputs,
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
         "-af", filter_chain,
         "-ar", str(preset.sample_rate_hz), "-ac", str(preset.channels),
         "-c:a", "libmp3lame", "-b:a", f"{preset.bitrate_kbps}k", "-abr", "0",
+        "-compression_level", str(preset.mp3_compression_level),
         "-fflags", "+bitexact", "-flags:a", "+bitexact",
         "-id3v2_version", "0", "-write_id3v1", "0", "-write_xing", "1",
         "-f", "mp3", str(output_path),
+        "-dec", "0:0", "-filter_complex", f"[dec:0]{steps.loudness_meter(true_peak=True)}[verify]",
+        "-map", "[verify]", "-f", "null", "-",
     ]
 
 
 def encode_mp3(
-    input_path: str | os.PathLike[str],
+    inputs: list[str],
     output_path: str | os.PathLike[str],
     *,
     filter_chain: str,
     preset: Preset = DEFAULT,
-    input_format: str | None = None,
-) -> Path:
-    """Decode ``input_path``, apply ``filter_chain`` and write a CBR MP3 atomically.
+) -> EncodedLevels:
+    """Decode the input, apply ``filter_chain``, write a CBR MP3 atomically, meter it.
 
     Args:
-        input_path: Source audio (only read).
+        inputs: Input options ending in ``-i PATH`` (``loudness.input_args`` for a take,
+            ``loudness.raw_input_args`` for its kept conditioned signal).
         output_path: Destination; replaced atomically when the encode succeeds.
         filter_chain: An ffmpeg ``-af`` chain (see ``recorder.steps``).
         preset: Sample rate, channels, bitrate and the decode cap.
-        input_format: Demuxer to force (from ``ProbeResult.demuxer``).
+
+    Returns:
+        Integrated loudness and true peak of the encoded MP3.
 
     Raises:
         FfmpegError: The encode failed or timed out; ``output_path`` is untouched.
     """
-    output = Path(output_path)
     cap_s = preset.max_duration_s + 1
-    with atomic_path(output) as tmp:
-        argv = mp3_argv(Path(input_path), tmp, filter_chain=filter_chain, cap_s=cap_s,
-                        preset=preset, input_format=input_format)
-        ffmpeg.run(argv, timeout_s=60.0 + cap_s / ENCODE_SPEED_FLOOR_X)
-    return output
+    with atomic_path(Path(output_path)) as tmp:
+        argv = mp3_argv(inputs, tmp, filter_chain=filter_chain, preset=preset)
+        proc = ffmpeg.run(argv, timeout_s=60.0 + cap_s / ENCODE_SPEED_FLOOR_X, label="encode")
+    summary = parse_summary(proc.stderr)
+    return EncodedLevels(summary["integrated_lufs"], summary["true_peak_dbtp"])

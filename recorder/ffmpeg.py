@@ -11,6 +11,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import time
 from functools import cache
 
 from recorder.errors import FfmpegError, FfmpegTimeoutError
@@ -42,7 +43,7 @@ def ffmpeg_exe() -> str:
 
 
 def run(
-    argv: list[str], *, timeout_s: float | None = None
+    argv: list[str], *, timeout_s: float | None = None, label: str = "ffmpeg"
 ) -> subprocess.CompletedProcess[str]:
     """Run ffmpeg with ``argv`` (without the program name) and return the finished process.
 
@@ -51,25 +52,30 @@ def run(
     Args:
         argv: Arguments after the executable, as a list (never a shell string).
         timeout_s: Kill ffmpeg after this many seconds.
+        label: The pipeline step this run serves, logged with its wall time.
 
     Raises:
         FfmpegError: Non-zero exit (carrying the stderr tail).
         FfmpegTimeoutError: The timeout elapsed.
     """
     return run_program([ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *argv],
-                       timeout_s=timeout_s)
+                       timeout_s=timeout_s, label=label)
 
 
 def run_program(
-    full: list[str], *, timeout_s: float | None = None
+    full: list[str], *, timeout_s: float | None = None, label: str = "program"
 ) -> subprocess.CompletedProcess[str]:
-    """Run any program given as a full argv list; log it, raise on failure.
+    """Run any program given as a full argv list; log it and its wall time, raise on failure.
+
+    The timing record carries ``step`` and ``wall_s`` attributes, so a benchmark can
+    break a pipeline's time down by step with a logging handler instead of a profiler.
 
     Raises:
         FfmpegError: Non-zero exit or the program could not be started.
         FfmpegTimeoutError: The timeout elapsed.
     """
     log.info("run: %s", shlex.join(full))
+    started = time.perf_counter()
     try:
         proc = subprocess.run(  # noqa: S603 - argv list, no shell
             full, capture_output=True, text=True, errors="replace", timeout=timeout_s, check=False
@@ -80,6 +86,8 @@ def run_program(
         raise FfmpegTimeoutError(message, stderr_tail=tail) from exc
     except OSError as exc:
         raise FfmpegError(f"cannot start {full[0]}: {exc}") from exc
+    wall_s = time.perf_counter() - started
+    log.info("%s took %.2f s", label, wall_s, extra={"step": label, "wall_s": wall_s})
     if proc.returncode != 0:
         tail = _tail(proc.stderr)
         raise FfmpegError(

@@ -1,7 +1,16 @@
-"""Master a take: probe, measure once, decide, render to MP3 in one pass, verify, tag.
+"""Master a take: probe, measure once, decide, render to MP3 and verify in one pass, tag.
 
 ``master`` is what the kiosk's job queue calls for every booth recording; ``analyse``
 gives the same quality report without encoding (for a quick check at the booth).
+
+Where the time goes (60 min take, 2 cores): the MP3 encode dominates, so everything else
+is arranged never to need a second one. The take is decoded once: the measuring pass
+(sample peak only) keeps the conditioned signal as raw float in the work directory, and
+every later pass reads that. A limiter takes away loudness that only the limited audio
+can tell, so a take that needs real limiting is limited and metered first (a cheap pass
+with no decode and no encode), and the encode adds the exact make-up gain. The encode
+meters its own output with true peak; only a result outside the tolerance (or over the
+ceiling) is made again.
 """
 
 from __future__ import annotations
@@ -9,13 +18,14 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from recorder import steps
-from recorder.encode import atomic_path, encode_mp3
+from recorder.encode import EncodedLevels, atomic_path, encode_mp3
 from recorder.errors import SilentTakeError, TooLongError
-from recorder.loudness import Measurement, measure, measure_filtered
+from recorder.loudness import Measurement, chain_loudness, measure, raw_input_args
 from recorder.presets import DEFAULT, Preset
 from recorder.probe import ProbeResult, probe
 from recorder.quality import QualityReport, judge, mastering_gain_db
@@ -24,9 +34,12 @@ from recorder.tags import TrackTags, write_tags
 log = logging.getLogger(__name__)
 
 MAX_CORRECTIONS = 1
-MAX_GAIN_FITS = 2
-GAIN_FIT_TOLERANCE_LU = 0.2
-FIT_OVERSHOOT_DB = 1.0
+MAKEUP_OVERSHOOT_DB = 1.0  # below this a limiter costs less loudness than the tolerance
+# Gain into the limiter, beyond the linear gain, as a share of the overshoot: about what
+# the limiter takes away on speech, so the make-up gain after it stays small (within
+# +-0.7 dB on the takes tried) and a boost seldom lifts the limited peaks far.
+LIMITER_DRIVE_SHARE = 0.9
+MAX_MAKEUP_BOOST_DB = 1.0  # within limiter_margin_db: peaks may rise this much
 TP_CORRECTION_STEP_DB = 0.3
 
 
@@ -67,6 +80,11 @@ class RenderPlan:
     limiter_ceiling_dbtp: float | None
     overshoot_db: float = 0.0
 
+    @property
+    def duration_s(self) -> float:
+        """Length of the rendered audio: padding plus the kept range."""
+        return self.head_pad_s + (self.end_s - self.start_s) + self.tail_pad_s
+
 
 def analyse(
     input_path: str | os.PathLike[str],
@@ -102,7 +120,8 @@ def master(
         output_path: The MP3 to write (replaced if it exists).
         tags: ID3 tags to write.
         preset: Loudness target, ceilings, format and limits.
-        work_dir: Scratch directory for small measurement files (system temp by default).
+        work_dir: Scratch directory (system temp by default): small measurement files and
+            the conditioned take, 32-bit float mono (~635 MB per hour of input).
 
     Returns:
         The verified result with its quality report.
@@ -115,18 +134,22 @@ def master(
         FfmpegError: ffmpeg failed while rendering.
     """
     source = Path(input_path)
-    demuxer, measured = _measure_checked(source, preset, work_dir)
-    report = judge(measured, preset)
-    if not measured.has_speech:
-        raise SilentTakeError(f"no speech in {source.name}", report=report)
-    plan = fit_gain(source, plan_render(measured, preset), preset, demuxer)
-    with atomic_path(Path(output_path)) as tmp:
-        final = _render_and_verify(source, demuxer, tmp, plan, preset, work_dir)
-        write_tags(tmp, tags)
-        size_bytes = tmp.stat().st_size
+    with tempfile.TemporaryDirectory(prefix="master-", dir=work_dir) as scratch:
+        conditioned = Path(scratch) / "conditioned.raw"
+        _, measured = _measure_checked(source, preset, work_dir, true_peak=False,
+                                       conditioned_path=conditioned)
+        report = judge(measured, preset)
+        if not measured.has_speech:
+            raise SilentTakeError(f"no speech in {source.name}", report=report)
+        plan = plan_render(measured, preset)
+        with atomic_path(Path(output_path)) as tmp:
+            plan, final = _render_and_verify(raw_input_args(conditioned, preset), tmp, plan,
+                                             preset)
+            write_tags(tmp, tags)
+            size_bytes = tmp.stat().st_size
     return MasterResult(
         output_path=Path(output_path),
-        duration_ms=round(final.duration_s * 1000),
+        duration_ms=round(plan.duration_s * 1000),
         size_bytes=size_bytes,
         integrated_lufs=final.integrated_lufs,
         true_peak_dbtp=final.true_peak_dbtp,
@@ -137,7 +160,8 @@ def master(
 
 
 def _measure_checked(
-    source: Path, preset: Preset, work_dir: str | os.PathLike[str] | None
+    source: Path, preset: Preset, work_dir: str | os.PathLike[str] | None,
+    *, true_peak: bool = True, conditioned_path: Path | None = None,
 ) -> tuple[str, Measurement]:
     """Probe (cheap refusals first, including a header claiming too long) then measure.
 
@@ -147,7 +171,8 @@ def _measure_checked(
     info: ProbeResult = probe(source, preset)
     if info.duration_s is not None and info.duration_s > preset.max_duration_s + 1:
         raise TooLongError(f"{source.name} claims {info.duration_s:.0f} s")
-    return info.demuxer, measure(source, preset, work_dir=work_dir, input_format=info.demuxer)
+    return info.demuxer, measure(source, preset, work_dir=work_dir, input_format=info.demuxer,
+                                 true_peak=true_peak, conditioned_path=conditioned_path)
 
 
 def plan_render(m: Measurement, preset: Preset, *, extra_gain_db: float = 0.0,
@@ -155,15 +180,21 @@ def plan_render(m: Measurement, preset: Preset, *, extra_gain_db: float = 0.0,
     """Decide trim, padding, gain and whether a limiter is needed.
 
     Real room tone around the speech is kept up to the preset's head/tail lengths; any
-    shortfall is made up with digital silence.
+    shortfall is made up with digital silence. The gain aims at the target plus what the
+    MP3 encoder is known to take away. When the limiter has real work to do, the gain
+    into it is raised by a share of the overshoot (see ``needs_makeup``).
     """
     first = m.first_speech_s or 0.0
     last = m.last_speech_end_s if m.last_speech_end_s is not None else m.duration_s
     start_s = max(0.0, first - preset.head_room_tone_s)
     end_s = min(m.duration_s, last + preset.tail_room_tone_s)
-    gain_db = mastering_gain_db(m, preset) + extra_gain_db
+    gain_db = mastering_gain_db(m, preset) + preset.codec_loss_lu + extra_gain_db
     ceiling = preset.true_peak_ceiling_dbtp - preset.limiter_margin_db - extra_margin_db
-    needs_limiter = not math.isfinite(m.true_peak_dbtp) or m.true_peak_dbtp + gain_db > ceiling
+    peak_db = m.peak_db
+    needs_limiter = not math.isfinite(peak_db) or peak_db + gain_db > ceiling
+    overshoot_db = max(0.0, peak_db + gain_db - ceiling) if needs_limiter else 0.0
+    if overshoot_db >= MAKEUP_OVERSHOOT_DB:
+        gain_db += LIMITER_DRIVE_SHARE * overshoot_db
     return RenderPlan(
         start_s=start_s,
         end_s=end_s,
@@ -171,22 +202,27 @@ def plan_render(m: Measurement, preset: Preset, *, extra_gain_db: float = 0.0,
         tail_pad_s=preset.tail_room_tone_s - (end_s - last),
         gain_db=gain_db,
         limiter_ceiling_dbtp=ceiling if needs_limiter or extra_margin_db > 0 else None,
-        overshoot_db=max(0.0, m.true_peak_dbtp + gain_db - ceiling) if needs_limiter else 0.0,
+        overshoot_db=overshoot_db,
     )
 
 
-def render_chain(plan: RenderPlan, preset: Preset, *, oversample: bool = True) -> str:
-    """The ffmpeg filter chain for a plan.
+def needs_makeup(plan: RenderPlan) -> bool:
+    """Whether the limiter works hard enough that its loudness cost must be measured."""
+    return plan.limiter_ceiling_dbtp is not None and plan.overshoot_db >= MAKEUP_OVERSHOOT_DB
+
+
+def render_chain(plan: RenderPlan) -> str:
+    """The ffmpeg filter chain for a plan, applied to the conditioned take.
 
     The limiter follows the gain (it works in float, so order does not change the result,
     and ``alimiter``'s limit cannot go below -24 dBFS, which a pre-gain ceiling might need).
+    It limits sample peaks, not 4x oversampled ones: ``limiter_margin_db`` covers the
+    inter-sample and MP3 overshoot, and the encode verifies the true peak of its output.
     """
     limiter = ""
     if plan.limiter_ceiling_dbtp is not None:
-        limiter = steps.true_peak_limiter(plan.limiter_ceiling_dbtp, preset.sample_rate_hz,
-                                          oversample_factor=4 if oversample else 1)
+        limiter = steps.peak_limiter(plan.limiter_ceiling_dbtp)
     return steps.chain(
-        steps.prepare(preset.sample_rate_hz, preset.highpass_hz),
         steps.trim(plan.start_s, plan.end_s),
         steps.pad(plan.head_pad_s, plan.tail_pad_s),
         steps.gain(plan.gain_db),
@@ -194,52 +230,23 @@ def render_chain(plan: RenderPlan, preset: Preset, *, oversample: bool = True) -
     )
 
 
-def fit_gain(source: Path, plan: RenderPlan, preset: Preset, demuxer: str | None = None
-             ) -> RenderPlan:
-    """With a limiter in the chain, adjust the gain until the limited audio hits the target.
+def makeup_gain_db(limited_lufs: float, preset: Preset) -> float:
+    """Gain after the limiter that brings its metered output to the target (and codec loss).
 
-    A limiter takes loudness away by an amount that depends on the audio, so the linear
-    estimate falls short. Each fit is a decode-and-measure pass (no encode, ~3 s per hour);
-    loudness grows monotonically with gain, so a secant step converges in one or two.
+    A boost lifts the limited peaks too, so it is capped inside the limiter's margin; a
+    take that would need more is left short and corrected by the verification.
     """
-    if plan.limiter_ceiling_dbtp is None or plan.overshoot_db < FIT_OVERSHOOT_DB:
-        return plan
-    points: list[tuple[float, float]] = []
-    for _ in range(MAX_GAIN_FITS):
-        # The limiter's loudness cost barely depends on oversampling: fit at 1x (faster).
-        lufs = measure_filtered(source, render_chain(plan, preset, oversample=False), preset,
-                                input_format=demuxer)
-        if not math.isfinite(lufs):
-            return plan
-        error_lu = preset.target_lufs - lufs
-        if abs(error_lu) <= GAIN_FIT_TOLERANCE_LU:
-            break
-        points.append((plan.gain_db, lufs))
-        plan = replace(plan, gain_db=_next_gain(points, preset.target_lufs))
-    return plan
-
-
-def _next_gain(points: list[tuple[float, float]], target_lufs: float) -> float:
-    """Secant step on (gain, loudness) points; a plain step from one point."""
-    gain_db, lufs = points[-1]
-    slope = 1.0
-    if len(points) >= 2:
-        (g0, l0), (g1, l1) = points[-2], points[-1]
-        if g1 != g0 and 0.05 < (l1 - l0) / (g1 - g0) <= 1.0:
-            slope = (l1 - l0) / (g1 - g0)
-    return gain_db + (target_lufs - lufs) / slope
+    if not math.isfinite(limited_lufs):
+        return 0.0
+    return min(MAX_MAKEUP_BOOST_DB, preset.target_lufs + preset.codec_loss_lu - limited_lufs)
 
 
 def _render_and_verify(
-    source: Path, demuxer: str, target: Path, plan: RenderPlan, preset: Preset,
-    work_dir: str | os.PathLike[str] | None,
-) -> Measurement:
-    """Encode, measure the MP3, and correct once if loudness or peak is out of bounds."""
-    verify_preset = _verify_preset(preset)
+    inputs: list[str], target: Path, plan: RenderPlan, preset: Preset,
+) -> tuple[RenderPlan, EncodedLevels]:
+    """Encode (metering the MP3 as it is made), and correct once if out of bounds."""
     for attempt in range(MAX_CORRECTIONS + 1):
-        encode_mp3(source, target, filter_chain=render_chain(plan, preset), preset=preset,
-                   input_format=demuxer)
-        final = measure(target, verify_preset, work_dir=work_dir)
+        final = _render(inputs, target, plan, preset)
         error_lu = preset.target_lufs - final.integrated_lufs
         over_db = final.true_peak_dbtp - preset.true_peak_ceiling_dbtp
         log.info("render %d: %.2f LUFS, %.2f dBTP (plan %s)", attempt, final.integrated_lufs,
@@ -248,7 +255,22 @@ def _render_and_verify(
             break
         if attempt < MAX_CORRECTIONS:
             plan = _corrected(plan, error_lu, over_db, preset)
-    return final
+    return plan, final
+
+
+def _render(inputs: list[str], target: Path, plan: RenderPlan, preset: Preset) -> EncodedLevels:
+    """One render of the conditioned take, metering the limiter's output first if it works hard.
+
+    The limiter runs twice then (metering, encoding): it is deterministic, and running
+    it again costs less than keeping a second copy of the take on disk.
+    """
+    chain = render_chain(plan)
+    if needs_makeup(plan):
+        limited_lufs = chain_loudness(inputs, chain, preset)
+        makeup_db = makeup_gain_db(limited_lufs, preset)
+        log.info("limited: %.1f LUFS, make-up %.2f dB", limited_lufs, makeup_db)
+        chain = steps.chain(chain, steps.gain(makeup_db))
+    return encode_mp3(inputs, target, filter_chain=chain, preset=preset)
 
 
 def _corrected(plan: RenderPlan, error_lu: float, over_db: float, preset: Preset) -> RenderPlan:
@@ -259,9 +281,3 @@ def _corrected(plan: RenderPlan, error_lu: float, over_db: float, preset: Preset
         current = min(ceiling if ceiling is not None else base, base)
         ceiling = current - over_db - TP_CORRECTION_STEP_DB
     return replace(plan, gain_db=plan.gain_db + error_lu, limiter_ceiling_dbtp=ceiling)
-
-
-def _verify_preset(preset: Preset) -> Preset:
-    """The preset for measuring our own master: no rumble filter, any length we produced."""
-    return Preset(**{**preset.__dict__, "highpass_hz": 0.0,
-                     "max_duration_s": preset.max_duration_s + 60.0})

@@ -80,7 +80,7 @@ def probe(path: str | os.PathLike[str], preset: Preset = DEFAULT) -> ProbeResult
     with _neutral_name(file) as neutral:
         argv = ["-i", str(neutral), "-map", "0:a:0", "-t", str(PROBE_DECODE_S), "-f", "null", "-"]
         try:
-            proc = ffmpeg.run(argv, timeout_s=PROBE_TIMEOUT_S)
+            proc = ffmpeg.run(argv, timeout_s=PROBE_TIMEOUT_S, label="probe")
         except FfmpegError as exc:
             raise NotAudioError(f"{file} is not decodable audio: {exc.stderr_tail[-300:]}") from exc
     return parse_banner(proc.stderr, size_bytes=size_bytes)

@@ -84,6 +84,7 @@ def judge(m: Measurement, preset: Preset = DEFAULT) -> QualityReport:
     """Build the report for a measurement and decide the verdict.
 
     Noise is judged where the listener hears it: after the mastering gain, as ACX does.
+    An unknown noise floor (NaN: too little pause to tell noise from voice) is not judged.
     """
     mastered_noise = m.noise_floor_dbfs + mastering_gain_db(m, preset)
     advice = advise(m, mastered_noise)
@@ -122,7 +123,7 @@ def advise(m: Measurement, mastered_noise_dbfs: float) -> list[Advice]:
         items.append(_advice("too_quiet"))
     elif m.integrated_lufs > LOUD_LUFS and not items:
         items.append(_advice("too_loud"))
-    if mastered_noise_dbfs > NOISE_WARN_DBFS:
+    if math.isfinite(mastered_noise_dbfs) and mastered_noise_dbfs > NOISE_WARN_DBFS:
         items.append(_advice("noisy", "fail" if mastered_noise_dbfs > NOISE_FAIL_DBFS else "warn"))
     if m.speech_ratio < LOW_SPEECH_RATIO:
         items.append(_advice("little_speech"))

@@ -102,6 +102,7 @@ class Track(db.Model):
     mime_type: Mapped[str] = mapped_column(String(64))
     loudness_lufs: Mapped[float | None] = mapped_column(Float)
     true_peak_dbtp: Mapped[float | None] = mapped_column(Float)
+    source_sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # bulk import: the file it came from
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)  # in the trash
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -158,6 +158,19 @@
     $("submit-take").disabled = false;
     show("step-review");
   }
+  /* Chrome's MediaRecorder writes WebM without a duration: the player would show no length
+     and its seek bar would not work. Seek far past the end once, so the browser reads the
+     whole take and learns its length, then rewind to the start. */
+  $("review-audio").addEventListener("loadedmetadata", function () {
+    var audio = $("review-audio");
+    if (audio.duration !== Infinity) { return; }
+    audio.addEventListener("durationchange", function rewind() {
+      if (!isFinite(audio.duration)) { return; }
+      audio.removeEventListener("durationchange", rewind);
+      audio.currentTime = 0;
+    });
+    audio.currentTime = 1e101;
+  });
   $("record-again").addEventListener("click", function () { $("review-audio").pause(); show("step-record"); });
   $("submit-take").addEventListener("click", function () {
     $("review-audio").pause();

@@ -37,6 +37,51 @@
   }
   function catalogueDuration() { return parseFloat(current.dataset.duration) || 0; }
 
+  // Listening statistics: progress is added up here and sent in one small batch with
+  // sendBeacon about once a minute while playing and when the page is hidden - never a
+  // request per second. A random id per page load (and chapter) merges one play's reports.
+  var BEACON_URL = "/api/v1/plays";
+  var BEACON_EVERY_MS = 60000;
+  var BEACON_MAX_ITEMS = 20;
+  var pageId = randomId();
+  var plays = {};           // chapter id -> what was listened since the last batch
+  var lastTick = null;      // media time at the previous timeupdate while playing
+
+  function randomId() {
+    var bytes = new Uint8Array(12);
+    if (window.crypto && window.crypto.getRandomValues) { window.crypto.getRandomValues(bytes); }
+    else { for (var i = 0; i < bytes.length; i++) { bytes[i] = Math.floor(Math.random() * 256); } }
+    return Array.prototype.map.call(bytes, function (b) { return (b < 16 ? "0" : "") + b.toString(16); }).join("");
+  }
+  function playOf(id) {
+    if (!plays[id]) {
+      plays[id] = { play_id: pageId + "-" + id, track_id: parseInt(id, 10), seconds: 0,
+                    max_position_s: 0, completed: false, dirty: false };
+    }
+    return plays[id];
+  }
+  function noteProgress() {
+    if (!current || audio.paused) { lastTick = null; return; }
+    var t = audio.currentTime, p = playOf(current.dataset.id);
+    var step = lastTick === null ? 0 : t - lastTick;
+    if (step > 0 && step < 5) { p.seconds += step; p.dirty = true; }  // a jump is a seek, not listening
+    lastTick = t;
+    if (t > p.max_position_s) { p.max_position_s = t; p.dirty = true; }
+  }
+  function sendPlays() {
+    if (!navigator.sendBeacon) { return; }
+    var batch = Object.keys(plays).filter(function (id) { return plays[id].dirty; }).slice(0, BEACON_MAX_ITEMS);
+    if (!batch.length) { return; }
+    var items = batch.map(function (id) {
+      var p = plays[id];
+      return { play_id: p.play_id, track_id: p.track_id, seconds: Math.round(p.seconds * 10) / 10,
+               max_position_s: Math.round(p.max_position_s * 10) / 10, completed: p.completed };
+    });
+    if (navigator.sendBeacon(BEACON_URL, JSON.stringify({ plays: items }))) {
+      batch.forEach(function (id, i) { plays[id].seconds -= items[i].seconds; plays[id].dirty = false; });
+    }
+  }
+
   function showTime(seconds) {
     var total = catalogueDuration();
     elapsed.textContent = clock(seconds);
@@ -146,14 +191,24 @@
     if (pendingSeek !== null) { audio.currentTime = pendingSeek; pendingSeek = null; }
   });
   audio.addEventListener("pause", function () { showPlaying(false); savePosition(true); });
-  audio.addEventListener("timeupdate", function () { showTime(audio.currentTime); savePosition(false); });
+  audio.addEventListener("timeupdate", function () {
+    showTime(audio.currentTime); savePosition(false); noteProgress();
+  });
+  audio.addEventListener("seeking", function () { lastTick = null; });
   audio.addEventListener("error", function () { showPlaying(false); statusLine.textContent = label.labelError; });
   audio.addEventListener("ended", function () {
+    var finished = playOf(current.dataset.id);
+    finished.completed = true; finished.dirty = true; lastTick = null;
+    finished.max_position_s = Math.max(finished.max_position_s, audio.currentTime);
     store(positionKey(current.dataset.id), "0");
     var next = neighbour(1);
     if (next) { load(next, false); play(); } else { showPlaying(false); }
   });
-  window.addEventListener("pagehide", function () { savePosition(true); });
+  window.addEventListener("pagehide", function () { savePosition(true); sendPlays(); });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") { sendPlays(); }
+  });
+  window.setInterval(sendPlays, BEACON_EVERY_MS);  // sends only when something was listened
 
   var savedSpeed = recall(SPEED_KEY);
   if (savedSpeed && speed.querySelector('option[value="' + savedSpeed + '"]')) { speed.value = savedSpeed; }

@@ -113,19 +113,49 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=SERVER_STOP_TIMEOUT_S)
 
 
+@dataclass(frozen=True)
+class LiveKiosk:
+    """The running ``kiosk serve --demo``: its address, environment (data dir) and log."""
+
+    base_url: str
+    env: dict[str, str]
+    log: Path
+
+    def cli(self, *args: str, stdin: str | None = None, timeout_s: float = 120) -> str:
+        """Run ``kiosk ARGS`` against this server's data dir; its stdout (fails on an error)."""
+        done = subprocess.run(
+            [*_kiosk_command(), *args],
+            env=self.env,
+            cwd=self.log.parent,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"kiosk {' '.join(args)} exited with {done.returncode}:\n{done.stderr}")
+        return done.stdout
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """The end of the server's (and its worker's) log, for a failure message."""
+        return self.log.read_text(errors="replace")[-chars:]
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``kiosk serve --demo`` on a free port and a fresh data dir; yields its base URL."""
+def live_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKiosk]:
+    """``kiosk serve --demo`` on a free port and a fresh data dir (with its worker)."""
     data_dir = tmp_path_factory.mktemp("kiosk-browser")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = data_dir / "server.log"
+    env = _server_env(data_dir / "media")
     argv = [*_kiosk_command(), "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as sink:
         process = subprocess.Popen(
             argv,
             cwd=data_dir,
-            env=_server_env(data_dir / "media"),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -133,9 +163,25 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     try:
         _wait_until_healthy(process, base_url, log)
-        yield base_url
+        yield LiveKiosk(base_url, env, log)
     finally:
         _stop(process)
+
+
+@pytest.fixture(autouse=True)
+def _server_log_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
+    """When a test against the live server fails, print the end of the server's log with it."""
+    server = request.getfixturevalue("live_kiosk") if "live_kiosk" in request.fixturenames else None
+    yield
+    failed = getattr(request.node, "report_call", None)
+    if server is not None and failed is not None and failed.failed:
+        print(f"--- kiosk serve log (end) ---\n{server.log_tail()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(live_kiosk: LiveKiosk) -> str:
+    """The base URL of ``kiosk serve --demo`` (see ``live_kiosk``)."""
+    return live_kiosk.base_url
 
 
 @pytest.fixture(scope="session")
@@ -150,16 +196,21 @@ def api(live_server: str) -> Callable[[str], Any]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, launched through Playwright."""
-    executable = chromium_executable()
-    if executable is None:
+def playwright() -> Iterator[Any]:
+    """Playwright's driver: one per test session (its sync API allows no second one at once)."""
+    if chromium_executable() is None:
         pytest.skip("Chromium not found: apt-get install chromium, or set KIOSK_TEST_CHROMIUM")
     sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with sync_api.sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    """Debian's Chromium, headless, launched through Playwright."""
+    launched = playwright.chromium.launch(executable_path=str(chromium_executable()), args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
 
 
 def _local(url: str) -> bool:
@@ -211,11 +262,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture
-def phone(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Phone]:
-    """A fresh phone (no cache, no storage): 390×844 at 3x, touch, zh-CN, WeChat's user agent."""
-    context = browser.new_context(
-        base_url=live_server,
+def _phone_context(browser: Any, base_url: str) -> Any:
+    """A fresh phone context (no cache, no storage): 390×844 at 3x, touch, zh-CN, WeChat."""
+    return browser.new_context(
+        base_url=base_url,
         viewport=PHONE_VIEWPORT,
         screen=PHONE_VIEWPORT,
         device_scale_factor=3,
@@ -225,6 +275,11 @@ def phone(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Ite
         timezone_id="Asia/Shanghai",
         user_agent=WECHAT_ANDROID_UA,
     )
+
+
+@contextlib.contextmanager
+def _device(context: Any, request: pytest.FixtureRequest, label: str) -> Iterator[Phone]:
+    """Log ``context``, open its first page; on a failed test, photograph it; then close it."""
     context.set_default_timeout(15_000)
     log = PhoneLog()
     _record(context, log)
@@ -235,8 +290,89 @@ def phone(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Ite
         failed = getattr(request.node, "report_call", None)
         if failed is not None and failed.failed:
             ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"))
+            with contextlib.suppress(Exception):  # a crashed page must not hide the failure
+                page.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}{label}.png"))
         context.close()
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Phone]:
+    """A fresh phone (no cache, no storage): 390×844 at 3x, touch, zh-CN, WeChat's user agent."""
+    with _device(_phone_context(browser, live_server), request, "") as device:
+        yield device
+
+
+# --- the booth: a touch screen with a (fake) microphone -----------------------------------
+
+BOOTH_VIEWPORT = {"width": 1280, "height": 800}
+FAKE_VOICE_RATE_HZ = 48_000  # Chromium's WAV reader takes PCM at any rate; 48 kHz needs no resampling
+# Content-Security-Policy violations are console errors already; this names them plainly too.
+CSP_WATCH = (
+    "document.addEventListener('securitypolicyviolation', (e) => console.error("
+    "'CSP violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI));"
+)
+
+
+@pytest.fixture(scope="session")
+def fake_voice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 s of speech-like sound at −24 LUFS between 1 s of silence each side (48 kHz mono WAV)."""
+    synth = pytest.importorskip("recorder.synth")
+    path = tmp_path_factory.mktemp("fake-microphone") / "voice.wav"
+    synth.speechlike(
+        path, duration_s=8, level_lufs=-24, pad_head_s=1, pad_tail_s=1, sample_rate_hz=FAKE_VOICE_RATE_HZ
+    )
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def mic_browser(playwright: Any, fake_voice: Path) -> Iterator[Any]:
+    """Debian's Chromium with a fake microphone that plays ``fake_voice`` in a loop."""
+    microphone = [
+        "--use-fake-ui-for-media-stream",  # grant getUserMedia without a prompt
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={fake_voice}",  # looped; "%noloop" would stop it
+    ]
+    launched = playwright.chromium.launch(
+        executable_path=str(chromium_executable()), args=[*CHROMIUM_ARGS, *microphone]
+    )
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def booth(mic_browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Phone]:
+    """The booth's touch screen (1280×800, zh-CN) with the fake microphone; CSP violations logged."""
+    context = mic_browser.new_context(
+        base_url=live_server,
+        viewport=BOOTH_VIEWPORT,
+        screen=BOOTH_VIEWPORT,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
+    context.add_init_script(CSP_WATCH)
+    with _device(context, request, "-booth") as device:
+        yield device
+
+
+@pytest.fixture
+def console(mic_browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Phone]:
+    """A librarian's desktop browser for the console (1280×800, mouse, zh-CN)."""
+    context = mic_browser.new_context(
+        base_url=live_server, viewport=BOOTH_VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    context.add_init_script(CSP_WATCH)
+    with _device(context, request, "-console") as device:
+        yield device
+
+
+@pytest.fixture
+def mic_phone(mic_browser: Any, live_server: str, request: pytest.FixtureRequest) -> Iterator[Phone]:
+    """A phone like ``phone``, in the booth's browser (so one test can use both at once)."""
+    context = _phone_context(mic_browser, live_server)
+    context.add_init_script(CSP_WATCH)
+    with _device(context, request, "-phone") as device:
+        yield device
 
 
 def optimised_png(png: bytes, width_px: int = SCREENSHOT_WIDTH_PX) -> bytes:
@@ -262,5 +398,18 @@ def screenshot() -> Callable[[Any, str], Path]:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.png").write_bytes(data)
         return DOCS_SCREENSHOTS / f"{name}.png"
+
+    return save
+
+
+@pytest.fixture(scope="session")
+def artifact() -> Callable[[Any, str], Path]:
+    """Save the page's full viewport as ``NAME.png`` in test-artifacts/ only (not the README's)."""
+
+    def save(page: Any, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        path.write_bytes(optimised_png(page.screenshot(animations="disabled", caret="hide", full_page=True)))
+        return path
 
     return save

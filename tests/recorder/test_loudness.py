@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pytest
 
 from recorder import synth
 from recorder.errors import TooLongError
-from recorder.loudness import measure
-from recorder.presets import Preset
+from recorder.loudness import measure, pause_noise_floor
+from recorder.presets import DEFAULT, Preset
 from tests.recorder.helpers import decode, integrated_lufs, silent_flac
 
 
@@ -42,3 +43,27 @@ def test_decoded_length_capped_when_header_is_silent(tmp_path: Path) -> None:
         measure(flac, Preset(max_duration_s=30))
     assert time.monotonic() - started < 10
     assert info.value.code == "too_long"
+
+
+def test_sample_peak_only_measurement(padded_take: Path) -> None:
+    m = measure(padded_take, true_peak=False)
+    assert math.isnan(m.true_peak_dbtp)
+    assert m.peak_db == m.conditioned_peak_dbfs
+    assert -30 < m.peak_db < 0
+
+
+SPEECH_DBFS, THRESHOLD_DBFS, SPREAD_DB = -20.0, -40.0, 30.0
+
+
+@pytest.mark.parametrize(("levels", "expected"), [
+    ([SPEECH_DBFS] * 100, math.nan),  # a reader who never pauses: unknown, not "noisy"
+    ([SPEECH_DBFS] * 50 + [-45.0] * 8 + [SPEECH_DBFS] * 50, math.nan),  # 0.8 s, all near speech
+    ([SPEECH_DBFS] * 50 + [-45.0] * 4 + [-70.0] * 20 + [-45.0] * 4 + [SPEECH_DBFS] * 50, -70.0),
+    ([SPEECH_DBFS] * 50 + [-math.inf] * 40, -math.inf),  # a digital-silence tail is no noise
+], ids=["no-pause", "short-pause", "long-pause", "digital-silence"])
+def test_noise_floor_only_from_pauses(levels: list[float], expected: float) -> None:
+    floor = pause_noise_floor(levels, THRESHOLD_DBFS, SPREAD_DB, DEFAULT)
+    if math.isnan(expected):
+        assert math.isnan(floor)
+    else:
+        assert floor == expected

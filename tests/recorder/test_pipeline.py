@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,15 @@ from mutagen.mp3 import MP3, BitrateMode
 
 from recorder import synth
 from recorder.errors import NotAudioError, SilentTakeError, TooLongError
-from recorder.pipeline import analyse, master
-from recorder.presets import Preset
+from recorder.pipeline import (
+    MAX_MAKEUP_BOOST_DB,
+    analyse,
+    makeup_gain_db,
+    master,
+    needs_makeup,
+    plan_render,
+)
+from recorder.presets import DEFAULT, Preset
 from recorder.tags import TrackTags
 from tests.recorder.helpers import (
     decode,
@@ -44,6 +52,23 @@ def test_loudness_and_peak(tmp_path: Path, tags: TrackTags, level_lufs: float) -
     assert true_peak_dbtp(data) <= -1.0
     assert (rate, data.shape[1]) == (44100, 1)
     assert result.integrated_lufs == pytest.approx(-18.0, abs=1.0)
+
+
+def test_makeup_gain_aims_past_codec_loss_and_caps_boost() -> None:
+    assert makeup_gain_db(-17.0, DEFAULT) == pytest.approx(-1.0 + DEFAULT.codec_loss_lu)
+    assert makeup_gain_db(-30.0, DEFAULT) == MAX_MAKEUP_BOOST_DB  # a boost lifts the peaks
+    assert makeup_gain_db(float("-inf"), DEFAULT) == 0.0
+
+
+def test_plan_drives_limiter_only_when_it_has_work(padded_take: Path) -> None:
+    from recorder.loudness import measure
+
+    m = measure(padded_take, true_peak=False)
+    quiet_peaks = replace(m, conditioned_peak_dbfs=-40.0)
+    assert not needs_makeup(plan_render(quiet_peaks, DEFAULT))
+    hot = plan_render(replace(m, conditioned_peak_dbfs=-1.0), DEFAULT)
+    assert needs_makeup(hot)
+    assert hot.gain_db > plan_render(quiet_peaks, DEFAULT).gain_db  # driven into the limiter
 
 
 def test_room_tone_trimmed(tmp_path: Path, padded_take: Path, tags: TrackTags) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from recorder import synth
 from recorder.loudness import Measurement
+from recorder.pipeline import analyse
 from recorder.quality import judge
 
 GOOD = Measurement(integrated_lufs=-22.0, loudness_range_lu=6.0, true_peak_dbtp=-6.0,
@@ -24,6 +28,7 @@ GOOD = Measurement(integrated_lufs=-22.0, loudness_range_lu=6.0, true_peak_dbtp=
     ({"clipping_share": 0.05, "sample_peak_dbfs": 0.0}, "fail", ["clipping"]),
     ({"noise_floor_dbfs": -52.0}, "warn", ["noisy"]),  # -48 dBFS after +4 dB mastering
     ({"noise_floor_dbfs": -42.0}, "fail", ["noisy"]),
+    ({"noise_floor_dbfs": math.nan}, "pass", []),  # too little pause to tell: not judged
     ({"first_speech_s": None, "last_speech_end_s": None, "speech_s": 0.0}, "fail", ["silent"]),
 ])
 def test_verdicts(changes: dict[str, object], verdict: str, codes: list[str]) -> None:
@@ -45,3 +50,12 @@ def test_to_dict_is_json() -> None:
     assert data["verdict"] == "fail"
     assert data["input_true_peak_dbtp"] is None
     assert data["advice"][0]["code"] == "silent"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_fast_reader_not_called_noisy(tmp_path: Path) -> None:
+    # espeak-ng hardly pauses: its quietest windows are speech, not room noise.
+    take = synth.speech("床前明月光，疑是地上霜。举头望明月，低头思故乡。", tmp_path / "s.wav")
+    report = analyse(take)
+    assert "noisy" not in [a.code for a in report.advice]
+    assert report.verdict != "fail"

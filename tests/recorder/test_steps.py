@@ -25,3 +25,12 @@ def test_gain_and_limiter() -> None:
 def test_prepare_without_highpass() -> None:
     assert "highpass" not in steps.prepare(44100, 0)
     assert "highpass=f=80" in steps.prepare(44100, 80)
+
+
+def test_peak_limiter_is_not_oversampled() -> None:
+    assert steps.peak_limiter(-6.0206) == "alimiter=limit=0.50000:level=0:asc=1:attack=5:release=50"
+
+
+def test_loudness_meter_peak_mode() -> None:
+    assert steps.loudness_meter(true_peak=True) == "ebur128=peak=true:metadata=0:framelog=quiet"
+    assert "peak=sample:metadata=1" in steps.loudness_meter(true_peak=False, per_frame=True)

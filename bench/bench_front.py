@@ -1,0 +1,225 @@
+"""Benchmark (a, behind nginx): media range requests through deploy/nginx.conf against bare nginx.
+
+Same 30 MiB chapter and the same ``wrk -t2 -c64`` random 64 KB ranges as
+bench_streaming.py, on 127.0.0.1 only, for a bounded time, against:
+
+1. nginx serving the bare file (bench.common's minimal nginx, ``tcp_nopush off``): the ceiling;
+2. the same with ``tcp_nopush on``, with 64 KB and with 1 KB ranges (the delayed-ACK stall);
+3. deploy/nginx.conf in front of ``kiosk serve`` with ``KIOSK_ACCEL_REDIRECT=/_media/``
+   (the app checks publication on every request, nginx sends the file);
+4. deploy/nginx.conf changed to serve ``/media/`` straight from the store (no app
+   round-trip; unpublished files stay reachable — the trade-off in deploy/nginx.conf).
+
+Prints a table and writes it to bench/results.md under "Behind nginx".
+
+    python bench/bench_front.py                # about 2 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``bench`` and ``kiosk`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_streaming import FILE_BYTES, RANGE_BYTES, RANGE_SCRIPT, Target, kiosk_target, prepare_data
+from bench.bench_streaming import measure_ranges as wrk_ranges
+from bench.common import (
+    WrkResult,
+    free_port,
+    interrupt_as_exit,
+    machine_description,
+    machine_markdown,
+    markdown_table,
+    nginx_available,
+    nginx_server,
+    nginx_with_conf,
+    render_deploy_nginx,
+    today,
+    wait_for_http,
+    wait_for_quiet,
+    write_section,
+)
+
+HEADING = "Behind nginx"
+SHORT_RANGE_BYTES = 1024
+TARGET_RATIO = 0.80
+
+
+def parse_args() -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=1, help="rounds; the table gives medians")
+    parser.add_argument("--workers", type=int, default=None, help="kiosk serve --workers")
+    parser.add_argument("--wait-quiet", type=float, default=60, help="wait up to N s for an idle machine")
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    return parser.parse_args()
+
+
+def bare_nginx(stored: Path, workdir: Path, *, nopush: bool) -> Target:
+    """bench.common's minimal nginx on the stored file, ``tcp_nopush`` on or off."""
+    port = free_port()
+    name = f"bare-nopush-{'on' if nopush else 'off'}"
+    server = nginx_server(stored.parent, port, workdir / name)
+    if nopush:
+        conf = workdir / name / "nginx.conf"
+        conf.write_text(conf.read_text().replace("tcp_nopush off;", "tcp_nopush on;"))
+    return Target(f"nginx, bare file, tcp_nopush {'on' if nopush else 'off'}", server, port, f"/{stored.name}")
+
+
+def deploy_nginx(data_dir: Path, app_port: int, key: str, workdir: Path, *, direct: bool) -> Target:
+    """deploy/nginx.conf in front of the app; ``direct`` swaps /media/ for an alias on the store."""
+    port = free_port()
+    name = "deploy-direct" if direct else "deploy-accel"
+    conf = render_deploy_nginx(data_dir, app_port, port, workdir / name)
+    if direct:
+        alias = f"        location /media/ {{ alias {data_dir.resolve()}/; }}\n        location /unused-app-media/ {{\n"
+        text = conf.read_text().replace("        location /media/ {\n", alias, 1)
+        conf.write_text(text)
+    label = "deploy/nginx.conf, /media/ straight from the store" if direct else (
+        "deploy/nginx.conf + kiosk serve, X-Accel-Redirect")
+    return Target(label, nginx_with_conf(conf, workdir / name), port, f"/media/{key}")
+
+
+def range_script(workdir: Path, length: int) -> Path:
+    """wrk's Lua script for random ranges of ``length`` bytes."""
+    script = workdir / f"range-{length}.lua"
+    script.write_text(RANGE_SCRIPT.format(size=FILE_BYTES, length=length))
+    return script
+
+
+def measure(target: Target, script: Path, args: argparse.Namespace) -> tuple[WrkResult, float, float]:
+    """Start ``target``, run wrk (after the quiet-machine wait); requests/s, CPU/request, other cores."""
+    with target.server:
+        wait_for_http(target.server, target.port, target.path)
+        return measure_started(target, script, args)
+
+
+def measure_started(target: Target, script: Path, args: argparse.Namespace) -> tuple[WrkResult, float, float]:
+    """wrk ranges against an already running target."""
+    print(f"measuring {target.name}", flush=True)
+    wait_for_quiet(args.wait_quiet)
+    result, cpu = wrk_ranges(target, script, args)
+    print(f"  {result.requests_per_s:,.0f} requests/s, p99 {result.latency_p99_ms:.1f} ms, "
+          f"other processes {cpu.other_cores:.2f} cores", flush=True)
+    return result, 1000 * cpu.server_s / max(result.requests, 1), cpu.other_cores
+
+
+def run(args: argparse.Namespace, workdir: Path) -> str:
+    """All configurations, ``args.rounds`` times; the results section."""
+    machine = machine_description()
+    env, key, stored = prepare_data(workdir)
+    data_dir = workdir / "data"
+    ranges, short = range_script(workdir, RANGE_BYTES), range_script(workdir, SHORT_RANGE_BYTES)
+    figures: dict[str, list[tuple[WrkResult, float, float]]] = {}
+
+    def record(label: str, value: tuple[WrkResult, float, float]) -> None:
+        figures.setdefault(label, []).append(value)
+
+    for _ in range(args.rounds):
+        for nopush in (False, True):
+            record(f"bare-{nopush}-64k", measure(bare_nginx(stored, workdir, nopush=nopush), ranges, args))
+            record(f"bare-{nopush}-1k", measure(bare_nginx(stored, workdir, nopush=nopush), short, args))
+        app = kiosk_target({**env, "KIOSK_ACCEL_REDIRECT": "/_media/"}, key, workdir, args.workers)
+        with app.server:
+            wait_for_http(app.server, app.port, "/")
+            accel = deploy_nginx(data_dir, app.port, key, workdir, direct=False)
+            with accel.server:
+                wait_for_http(accel.server, accel.port, accel.path)
+                record("accel", measure_started_with_app(accel, app, ranges, args))
+        record("direct", measure(deploy_nginx(data_dir, free_port(), key, workdir, direct=True), ranges, args))
+    return report(figures, machine, args)
+
+
+def measure_started_with_app(front: Target, app: Target, script: Path, args: argparse.Namespace) -> tuple[
+        WrkResult, float, float]:
+    """Ranges through the front nginx; the CPU per request counts nginx *and* the app."""
+    from bench.common import group_cpu_s
+
+    app_before = group_cpu_s(app.server.pid)
+    result, front_ms, other = measure_started(front, script, args)
+    app_ms = 1000 * (group_cpu_s(app.server.pid) - app_before) / max(result.requests, 1)
+    return result, front_ms + app_ms, other
+
+
+def report(figures: dict[str, list[tuple[WrkResult, float, float]]], machine: dict[str, str],
+           args: argparse.Namespace) -> str:
+    """The results.md section."""
+
+    def med(label: str, get: Callable[[tuple[WrkResult, float, float]], float]) -> float:
+        return statistics.median(get(v) for v in figures[label])
+
+    ceiling = med("bare-False-64k", lambda v: v[0].requests_per_s)
+    configs = [
+        ("nginx, bare file, tcp_nopush off — 64 KB ranges (the ceiling)", "bare-False-64k"),
+        ("nginx, bare file, tcp_nopush on — 64 KB ranges", "bare-True-64k"),
+        ("nginx, bare file, tcp_nopush off — 1 KB ranges", "bare-False-1k"),
+        ("nginx, bare file, tcp_nopush on — 1 KB ranges", "bare-True-1k"),
+        ("deploy/nginx.conf + kiosk serve, X-Accel-Redirect — 64 KB ranges", "accel"),
+        ("deploy/nginx.conf, /media/ aliased to the store (unpublish not honoured) — 64 KB", "direct"),
+    ]
+    rows = []
+    for label, key in configs:
+        rps = med(key, lambda v: v[0].requests_per_s)
+        rows.append([
+            label, rps, med(key, lambda v: v[0].latency_p50_ms), med(key, lambda v: v[0].latency_p99_ms),
+            med(key, lambda v: v[0].errors), med(key, lambda v: v[1]), med(key, lambda v: v[2]),
+            f"{100 * rps / ceiling:.1f} %" if "64 KB" in label else "–",
+        ])
+    table = markdown_table(
+        ["Configuration", "requests/s", "p50 ms", "p99 ms", "errors", "server CPU ms/req", "other cores", "of ceiling"],
+        rows,
+    )
+    accel_ratio = med("accel", lambda v: v[0].requests_per_s) / ceiling
+    direct_ratio = med("direct", lambda v: v[0].requests_per_s) / ceiling
+    accel_met = "met" if accel_ratio >= TARGET_RATIO else "NOT met"
+    direct_met = "met" if direct_ratio >= TARGET_RATIO else "NOT met"
+    verdict = (
+        f"Issue 6 target, media behind deploy/nginx.conf ≥ {TARGET_RATIO:.0%} of nginx serving the bare file: "
+        f"X-Accel-Redirect mode (the default, unpublishing instant) **{accel_met}** "
+        f"({accel_ratio:.0%}); /media/ aliased to the store **{direct_met}** "
+        f"({direct_ratio:.0%}), but an unpublished file stays reachable there."
+    )
+    return "\n\n".join([
+        f"Run {today()} with `python bench/bench_front.py --rounds {args.rounds}` (medians). Random ranges of a "
+        f"30 MiB chapter, `wrk -t{args.threads} -c{args.connections} -d{args.duration}s`, on 127.0.0.1; wrk, nginx "
+        "and the app share the 2 cores. \"server CPU ms/req\" is nginx's, plus the app's in X-Accel-Redirect mode.",
+        table,
+        verdict,
+        "Machine:\n\n" + machine_markdown(machine),
+    ])
+
+
+def main() -> None:
+    """Run, print, record; nothing outlives it."""
+    args = parse_args()
+    if not nginx_available():
+        sys.exit("nginx is not installed (/usr/sbin/nginx): nothing to compare")
+    workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-front-"))
+    try:
+        with interrupt_as_exit():
+            section = run(args, workdir)
+        print("\n" + section)
+        if not args.no_write:
+            write_section(HEADING, section)
+    except KeyboardInterrupt:
+        sys.exit("interrupted: servers stopped")
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

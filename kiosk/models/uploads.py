@@ -1,0 +1,44 @@
+"""Chapter uploads: a librarian's professional recording on its way into a book (or a chapter)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .catalogue import Book, Track, utcnow
+from .recordings import TakeStatus, _str_enum
+
+
+class ChapterUpload(db.Model):
+    """One uploaded file, kept as an original until it is mastered (or kept) and attached.
+
+    ``replace_track_id`` set: the result replaces that chapter's audio (under a new key);
+    otherwise it becomes a new chapter of ``book_id``. ``note`` says what was decided
+    (e.g. why "keep as it is" was refused); ``error_message`` why the upload failed.
+    """
+
+    __tablename__ = "chapter_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
+    replace_track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(256))
+    reader_name: Mapped[str] = mapped_column(String(128), default="")
+    keep_as_is: Mapped[bool] = mapped_column(Boolean, default=False)
+    original_key: Mapped[str] = mapped_column(String(128))
+    original_name: Mapped[str] = mapped_column(String(256), default="")
+    status: Mapped[TakeStatus] = mapped_column(
+        _str_enum(TakeStatus), default=TakeStatus.QUEUED, index=True
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+    book: Mapped[Book] = relationship()
+    track: Mapped[Track | None] = relationship(foreign_keys=[track_id])

@@ -1,0 +1,46 @@
+"""The player's beacon: ``POST /api/v1/plays`` with a small JSON batch of listening progress."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, request
+from werkzeug.wrappers import Response
+
+from .. import plays
+from ..extensions import db
+from ..security import csrf, limiter
+from .errors import render_error
+
+bp = Blueprint("beacon", __name__)
+
+# Phones behind one library Wi-Fi share an address; each sends about one batch a minute.
+DEFAULT_LIMIT = "300 per minute"
+
+
+def _limit() -> str:
+    """The configured per-address limit (``KIOSK_BEACON_LIMIT``)."""
+    return str(current_app.config.get("KIOSK_BEACON_LIMIT", DEFAULT_LIMIT))
+
+
+def _body() -> bytes:
+    """The request body, read no further than one byte past the cap."""
+    if (request.content_length or 0) > plays.MAX_BODY_BYTES:
+        raise plays.BeaconError(413, "too_large", "")
+    return request.stream.read(plays.MAX_BODY_BYTES + 1)
+
+
+@bp.post("/api/v1/plays")
+@csrf.exempt  # sendBeacon posts without a session or token; reports are validated strictly
+@limiter.limit(_limit)
+def report() -> Response:
+    """Merge the batch into the plays' rows; 204, or a JSON error."""
+    try:
+        plays.record(plays.parse(_body()))
+    except plays.BeaconError as error:
+        db.session.rollback()
+        return render_error(error.status, error.message or None, error.code)
+    return Response(status=204)
+
+
+def init_app(app: Flask) -> None:
+    """Register the beacon's blueprint."""
+    app.register_blueprint(bp)

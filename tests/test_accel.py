@@ -1,0 +1,194 @@
+"""X-Accel-Redirect mode and deploy/nginx.conf: the app decides, nginx sends, unpublishing is instant."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from bench.common import NGINX, render_deploy_nginx
+from kiosk.extensions import db
+from kiosk.models import Book, Track
+from tests.factories import gen_book, gen_track
+
+ACCEL_PREFIX = "/_media/"
+needs_nginx = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is not installed")
+
+
+@pytest.fixture
+def accel_app(app: Flask) -> Flask:
+    """The app in X-Accel-Redirect mode, as deploy/nginx.conf expects it."""
+    app.config["KIOSK_ACCEL_REDIRECT"] = ACCEL_PREFIX
+    return app
+
+
+@pytest.fixture
+def published(accel_app: Flask, sample_mp3: Path) -> tuple[int, str]:
+    """A published chapter's id and media key."""
+    with accel_app.app_context():
+        track = gen_track(gen_book(), sample_mp3)
+        return track.id, track.audio_key
+
+
+def unpublish_track(app: Flask, track_id: int) -> None:
+    """What the console does: the track is no longer published (one commit)."""
+    with app.app_context():
+        db.session.get(Track, track_id).published = False  # type: ignore[union-attr]
+        db.session.commit()
+
+
+def test_published_media_is_handed_to_nginx(client: FlaskClient, published: tuple[int, str]) -> None:
+    _, key = published
+    response = client.get(f"/media/{key}", headers={"Range": "bytes=0-1"})
+    assert response.status_code == 200
+    assert response.headers["X-Accel-Redirect"] == ACCEL_PREFIX + key
+    assert response.headers["Content-Type"] == "audio/mpeg"
+    assert "immutable" in response.headers["Cache-Control"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.data == b""
+
+
+def test_unpublishing_stops_the_hand_off_at_once(
+    accel_app: Flask, client: FlaskClient, published: tuple[int, str]
+) -> None:
+    track_id, key = published
+    assert "X-Accel-Redirect" in client.get(f"/media/{key}").headers
+    unpublish_track(accel_app, track_id)
+    response = client.get(f"/media/{key}")
+    assert response.status_code == 404
+    assert "X-Accel-Redirect" not in response.headers
+
+
+def test_book_in_the_trash_stops_the_hand_off(
+    accel_app: Flask, client: FlaskClient, published: tuple[int, str]
+) -> None:
+    _, key = published
+    with accel_app.app_context():
+        from datetime import UTC, datetime
+
+        for book in db.session.scalars(db.select(Book)):
+            book.deleted_at = datetime.now(UTC)
+        db.session.commit()
+    response = client.get(f"/media/{key}")
+    assert response.status_code == 404
+    assert "X-Accel-Redirect" not in response.headers
+
+
+# ---- against a real nginx with deploy/nginx.conf ----------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _app_server(app: Flask) -> Iterator[int]:
+    """The app on a loopback port in a thread (werkzeug's threaded server)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def _nginx(conf: Path, workdir: Path, port: int) -> Iterator[None]:
+    """nginx in the foreground with ``conf``, stopped at the end."""
+    argv = [NGINX, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "error.log"), "-g", "daemon off;"]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request through nginx: status, headers, body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def front(accel_app: Flask, tmp_path: Path) -> Iterator[int]:
+    """deploy/nginx.conf on a loopback port, in front of the app: the port to ask."""
+    port = _free_port()
+    with _app_server(accel_app) as app_port:
+        workdir = tmp_path / "nginx"
+        conf = render_deploy_nginx(Path(accel_app.config["KIOSK_DATA_DIR"]), app_port, port, workdir)
+        with _nginx(conf, workdir, port):
+            yield port
+
+
+@needs_nginx
+def test_deploy_config_passes_nginx_t(tmp_path: Path) -> None:
+    conf = render_deploy_nginx(tmp_path / "media", 8000, _free_port(), tmp_path / "nginx")
+    done = subprocess.run(
+        [NGINX, "-t", "-p", str(tmp_path / "nginx"), "-c", str(conf), "-e", str(tmp_path / "nginx" / "error.log")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "test is successful" in done.stderr
+
+
+@needs_nginx
+def test_nginx_sends_exact_ranges_then_stops_at_once_on_unpublish(
+    accel_app: Flask, front: int, published: tuple[int, str], sample_mp3: Path
+) -> None:
+    track_id, key = published
+    body = sample_mp3.read_bytes()
+    status, headers, data = _get(front, f"/media/{key}", {"Range": "bytes=100-1099"})
+    assert status == 206
+    assert data == body[100:1100]
+    assert headers["Content-Range"] == f"bytes 100-1099/{len(body)}"
+    assert headers["Content-Type"] == "audio/mpeg"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "immutable" in headers["Cache-Control"]
+    assert "X-Accel-Redirect" not in headers
+    unpublish_track(accel_app, track_id)
+    status, headers, _ = _get(front, f"/media/{key}", {"Range": "bytes=100-1099"})
+    assert status == 404
+
+
+@needs_nginx
+@pytest.mark.parametrize("path", ["/_media/{key}", "/_media/kiosk.sqlite3", "/_media/secret_key", "/_media/../{key}"])
+def test_internal_location_is_not_reachable_directly(front: int, published: tuple[int, str], path: str) -> None:
+    _, key = published
+    status, _, data = _get(front, path.format(key=key))
+    assert status in (400, 404)
+    assert b"ID3" not in data[:10]
+
+
+@needs_nginx
+def test_pages_pass_through_nginx(front: int, published: tuple[int, str]) -> None:
+    status, headers, _ = _get(front, "/sections/jingdian-songdu")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/html")
