@@ -61,7 +61,7 @@ def check_username(name: str) -> str:
     username = normalise_username(name)
     if not USERNAME_PATTERN.fullmatch(username):
         raise AccountError(
-            _l("用户名须为 2–32 个字符,只能包含英文字母、数字、点、下划线和连字符。"), "username"
+            _l("用户名须为 2–32 个字符，只能包含英文字母、数字、点、下划线和连字符。"), "username"
         )
     return username
 

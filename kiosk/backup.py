@@ -159,11 +159,11 @@ def _database_is_empty() -> bool:
 def restore(archive_path: Path) -> dict[str, Any]:
     """Restore an archive into an empty data dir and database; return its manifest."""
     if not _database_is_empty():
-        raise BackupError("恢复只能在空数据库中进行:目标里已经有书目、录音或账号。")
+        raise BackupError("恢复只能在空数据库中进行：目标里已经有书目、录音或账号。")
     try:
         archive = tarfile.open(archive_path, "r:*")  # noqa: SIM115 - closed by the with below
     except (OSError, tarfile.TarError) as error:
-        raise BackupError(f"无法读取备份文件:{error}") from error
+        raise BackupError(f"无法读取备份文件：{error}") from error
     with archive:
         manifest = _read_manifest(archive)
         # Media first: files are content-addressed, so a restore interrupted here can simply
@@ -210,7 +210,7 @@ def _read_manifest(archive: tarfile.TarFile) -> dict[str, Any]:
         member = archive.extractfile(MANIFEST)
         manifest = json.loads(member.read()) if member else None
     except (KeyError, ValueError) as error:
-        raise BackupError("这不是有声图书馆的备份文件(缺少 manifest.json)。") from error
+        raise BackupError("这不是有声图书馆的备份文件（缺少 manifest.json）。") from error
     if not manifest or manifest.get("format") != FORMAT_VERSION:
         raise BackupError("备份文件的格式版本不受支持。")
     return manifest
@@ -264,7 +264,7 @@ def _restore_media(archive: tarfile.TarFile) -> None:
         try:
             store().validate_relative(relative)
         except InvalidKeyError as error:
-            raise BackupError(f"备份文件里有不属于媒体库的路径,已停止恢复:{member.name}") from error
+            raise BackupError(f"备份文件里有不属于媒体库的路径，已停止恢复：{member.name}") from error
         target = root / relative
         if target.is_file() and target.stat().st_size == member.size:
             continue  # content-addressed: the same name is the same bytes

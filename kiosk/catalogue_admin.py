@@ -114,12 +114,12 @@ def check_colour(value: str) -> str:
     """The colour in canonical form, or ``CatalogueError`` when white text on it is hard to read."""
     colour = (value or "").strip().lower()
     if not HEX_COLOUR.fullmatch(colour):
-        raise CatalogueError(_l("颜色须写成 #RRGGBB 的形式,例如 #1d5c8c。"), "colour")
+        raise CatalogueError(_l("颜色须写成 #RRGGBB 的形式，例如 #1d5c8c。"), "colour")
     ratio = contrast_with_white(colour)
     if ratio < MIN_CONTRAST:
         shown = format(ratio, ".1f")  # outside the call: babel cannot extract f-strings in it
         raise CatalogueError(
-            _l("白色文字在 %(colour)s 上的对比度只有 %(ratio)s:1,至少需要 4.5:1。请选更深的颜色。",
+            _l("白色文字在 %(colour)s 上的对比度只有 %(ratio)s:1，至少需要 4.5:1。请选更深的颜色。",
                colour=colour, ratio=shown),
             "colour",
         )
@@ -205,7 +205,7 @@ def update_book(book: Book, section: Section, actor: User, **values: Any) -> Non
 
 def _check_image_size(data: bytes) -> None:
     """Refuse an image whose header claims more pixels than a cover may have (before decoding)."""
-    too_big = CatalogueError(_l("图片的像素太多了(超过 4000 万像素),请缩小后再上传。"), "cover", 413)
+    too_big = CatalogueError(_l("图片的像素太多了（超过 4000 万像素），请缩小后再上传。"), "cover", 413)
     try:
         with warnings.catch_warnings():  # the size is judged just below, not by a warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -223,7 +223,7 @@ def _check_image_size(data: bytes) -> None:
 def set_cover(book: Book, data: bytes, actor: User) -> None:
     """Decode, resize and re-encode an uploaded cover; the upload itself is never kept."""
     if len(data) > MAX_COVER_BYTES:
-        raise CatalogueError(_l("图片文件太大了,最大 20 MB。"), "cover", 413)
+        raise CatalogueError(_l("图片文件太大了，最大 20 MB。"), "cover", 413)
     _check_image_size(data)
     try:
         images = covers.renditions(data)
@@ -277,7 +277,7 @@ def reorder_tracks(book: Book, track_ids: list[int], actor: User) -> None:
     """Put a book's chapters in the order of ``track_ids`` (which must name each exactly once)."""
     ordered = live_tracks(book)
     if sorted(track_ids) != sorted(t.id for t in ordered):
-        raise CatalogueError(_l("章节列表已变化,请刷新页面后重试。"), status=409)
+        raise CatalogueError(_l("章节列表已变化，请刷新页面后重试。"), status=409)
     by_id = {t.id: t for t in ordered}
     _renumber([by_id[i] for i in track_ids], 1)
     auth.audit("tracks_reordered", actor=actor, target=book, order=track_ids)
@@ -295,8 +295,8 @@ def upload_refusal(error: ingest.RecorderError) -> CatalogueError:
     """Why an uploaded recording is refused, in words and an HTTP status."""
     refusals = {
         "not_audio": (415, gettext("这不是可以识别的音频文件。请上传 WAV、FLAC、MP3、M4A、OGG 或 WebM 录音。")),
-        "too_large": (413, gettext("文件太大了,最大 300 MB。")),
-        "too_long": (422, gettext("录音太长了,最长 90 分钟。")),
+        "too_large": (413, gettext("文件太大了，最大 300 MB。")),
+        "too_long": (422, gettext("录音太长了，最长 90 分钟。")),
     }
     status, message = refusals.get(error.code, (422, error.message_zh))
     return CatalogueError(message, "audio", status)
@@ -317,7 +317,7 @@ def queue_upload(
     except ingest.RecorderError as error:
         raise upload_refusal(error) from error
     if probed.duration_s is not None and probed.duration_s > ingest.house_preset().max_duration_s:
-        raise CatalogueError(gettext("录音太长了,最长 90 分钟。"), "audio")
+        raise CatalogueError(gettext("录音太长了，最长 90 分钟。"), "audio")
     key = store().adopt(source, "originals", ORIGINAL_SUFFIXES.get(probed.demuxer, "bin"))
     upload = ChapterUpload(
         book=book, replace_track_id=replace.id if replace else None, user_id=actor.id,
@@ -356,12 +356,12 @@ def _claim_upload(upload_id: int) -> bool:
 def _keep_refused_note(level: ingest.SourceLevel) -> str:
     """Why a file could not be kept as it is (it is mastered instead)."""
     if level.codec != "mp3":
-        return gettext("只有 MP3 文件可以保持原样;已按馆藏标准重新处理。")
+        return gettext("只有 MP3 文件可以保持原样；已按馆藏标准重新处理。")
     values = {"lufs": format(level.integrated_lufs, ".1f"), "peak": format(level.true_peak_dbtp, ".1f"),
               "target": format(ingest.house_preset().target_lufs, ".0f")}
     return gettext(
-        "文件的响度为 %(lufs)s LUFS、真峰值 %(peak)s dBTP,不符合标准"
-        "(%(target)s ±1 LUFS,真峰值不高于 −1 dBTP),已按馆藏标准重新处理。",
+        "文件的响度为 %(lufs)s LUFS、真峰值 %(peak)s dBTP，不符合标准"
+        "(%(target)s ±1 LUFS，真峰值不高于 −1 dBTP)，已按馆藏标准重新处理。",
         **values,
     )
 
@@ -371,7 +371,7 @@ def _audio_for(upload: ChapterUpload, source: Path, track_number: int) -> ingest
     if upload.keep_as_is:
         level = ingest.measure_source(source)
         if level.meets_standard:
-            upload.note = gettext("文件已符合标准,保持原样。")
+            upload.note = gettext("文件已符合标准，保持原样。")
             return ingest.keep_into_store(source, level)
         upload.note = _keep_refused_note(level)
     tags = ingest.TrackTags(
@@ -415,7 +415,7 @@ def process_upload(upload_id: int) -> None:
         return
     except Exception:  # a crash of ours, a full disk: say so on the book page, keep the original
         log.exception("processing chapter upload %s failed", upload_id)
-        _fail_upload(upload_id, gettext("处理录音时出错,请重新上传或联系管理员。"))
+        _fail_upload(upload_id, gettext("处理录音时出错，请重新上传或联系管理员。"))
         return
     upload.track = _attach(upload, audio, actor)
     upload.status, upload.finished_at = TakeStatus.DONE, utcnow()
@@ -461,7 +461,7 @@ def update_reader(reader: Reader, name: str, bio: str, actor: User) -> None:
     clean = name.strip()
     other = db.session.scalar(select(Reader).where(Reader.name == clean, Reader.id != reader.id))
     if other is not None:
-        raise CatalogueError(_l("已有名为“%(name)s”的朗读者。如果是同一个人,请使用“合并”。",
+        raise CatalogueError(_l("已有名为“%(name)s”的朗读者。如果是同一个人，请使用“合并”。",
                                 name=clean), "name")
     changed = _changes(reader, name=clean, bio=bio)
     if changed:
@@ -531,7 +531,7 @@ def set_text_published(text: BoothText, published: bool, actor: User) -> None:
 def delete_text(text: BoothText, actor: User) -> None:
     """Delete a booth text that no take was read from (those can only be hidden)."""
     if db.session.scalar(select(exists().where(Recording.text_id == text.id))):
-        raise CatalogueError(_l("已有录音读过这篇文本,不能删除;可以改为隐藏。"), status=409)
+        raise CatalogueError(_l("已有录音读过这篇文本，不能删除；可以改为隐藏。"), status=409)
     auth.audit("text_deleted", actor=actor, target=text, title=text.title)
     db.session.delete(text)
 
@@ -581,7 +581,7 @@ def restore_book(book: Book, actor: User) -> None:
 def restore_track(track: Track, actor: User) -> None:
     """Take a chapter out of the trash; it goes back to the place it had."""
     if track.book.deleted_at is not None:
-        raise CatalogueError(_l("这一章所在的书也在回收站里,请先恢复那本书。"), status=409)
+        raise CatalogueError(_l("这一章所在的书也在回收站里，请先恢复那本书。"), status=409)
     if track.deleted_at is not None:
         others = live_tracks(track.book)
         others.insert(min(max(track.position - 1, 0), len(others)), track)

@@ -252,7 +252,7 @@ def _claim(take_id: int, **values: Any) -> None:
         .values(decided_at=utcnow(), **values)
     ).rowcount
     if claimed != 1:
-        raise NotPending(gettext("这段录音已经有了决定(可能是另一位馆员刚刚处理过),没有做任何更改。"))
+        raise NotPending(gettext("这段录音已经有了决定（可能是另一位馆员刚刚处理过），没有做任何更改。"))
 
 
 def approve(take_id: int, placement: Placement, actor: User) -> Track:
@@ -315,9 +315,9 @@ def reject(take_id: int, reason: str, actor: User) -> None:
     """Decline a pending take with a reason the volunteer reads on their take-home page."""
     text = reason.strip()
     if not text:
-        raise ModerationError(gettext("请填写不采用的原因,录音者会看到它。"), "reason")
+        raise ModerationError(gettext("请填写不采用的原因，录音者会看到它。"), "reason")
     if len(text) > MAX_REASON_CHARS:
-        raise ModerationError(gettext("原因太长了,请少于 500 个字。"), "reason")
+        raise ModerationError(gettext("原因太长了，请少于 500 个字。"), "reason")
     try:
         _claim(take_id, decision=Decision.REJECTED, decision_reason=text)
         row = db.session.get(Recording, take_id, populate_existing=True)
@@ -339,7 +339,7 @@ def request_remaster(take_id: int, target_lufs: int, room_tone: RoomTone, actor:
     if row is None or row.status is not TakeStatus.DONE or row.decision is not Decision.PENDING:
         raise NotPending(gettext("只能重新处理等待审核的录音。"))
     if active_remaster(take_id) is not None:
-        raise ModerationError(gettext("这段录音正在重新处理,请等处理完成。"))
+        raise ModerationError(gettext("这段录音正在重新处理，请等处理完成。"))
     job = Remaster(recording_id=take_id, target_lufs=float(target_lufs), room_tone=room_tone,
                    requested_by_id=actor.id)
     db.session.add(job)
@@ -380,7 +380,7 @@ def run_remaster(job_id: int) -> None:
         return
     except Exception:
         log.exception("re-mastering request %s failed", job_id)
-        _finish_remaster(job, RemasterStatus.FAILED, error=gettext("重新处理失败,请稍后再试。"))
+        _finish_remaster(job, RemasterStatus.FAILED, error=gettext("重新处理失败，请稍后再试。"))
         return
     _apply_remaster(job, audio)
 
@@ -414,7 +414,7 @@ def lost_remasters(now: datetime) -> list[int]:
         update(Remaster)
         .where(Remaster.status == RemasterStatus.PROCESSING, Remaster.started_at < now - REMASTER_STUCK_AFTER)
         .values(status=RemasterStatus.FAILED, finished_at=now,
-                error_message=gettext("重新处理中断了,请再试一次。"))
+                error_message=gettext("重新处理中断了，请再试一次。"))
     )
     db.session.commit()
     return list(db.session.scalars(

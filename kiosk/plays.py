@@ -53,7 +53,7 @@ class PlayReport:
 
 def _invalid(detail: str) -> BeaconError:
     """A 422 for a malformed item."""
-    return BeaconError(422, "invalid_report", gettext("播放记录格式有误:%(detail)s", detail=detail))
+    return BeaconError(422, "invalid_report", gettext("播放记录格式有误：%(detail)s", detail=detail))
 
 
 def _number(value: Any, name: str, maximum: float) -> float:

@@ -35,7 +35,7 @@ def validate_base_url(raw: str) -> str:
     """``raw`` as an absolute http(s) base URL without a trailing slash, or ``BaseUrlError``."""
     parts = urlsplit(raw.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise BaseUrlError("必须是以 http:// 或 https:// 开头的完整网址,例如 https://lib.example.org")
+        raise BaseUrlError("必须是以 http:// 或 https:// 开头的完整网址，例如 https://lib.example.org")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise BaseUrlError("网址中不能带查询参数、锚点或用户名密码")
     try:

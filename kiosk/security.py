@@ -81,7 +81,7 @@ def _csrf_refused(_error: CSRFError) -> Response:
     """A form without a valid token: 400 with a message a librarian can act on."""
     from .views.errors import render_error  # the app's one presentation of errors
 
-    return render_error(400, gettext("页面已过期或表单无效,请刷新页面后重试。"), "csrf_failed")
+    return render_error(400, gettext("页面已过期或表单无效，请刷新页面后重试。"), "csrf_failed")
 
 
 def _rate_limited(error: RateLimitExceeded) -> Response:

@@ -66,7 +66,7 @@ def parse_period(start_text: str | None, end_text: str | None) -> Period:
         end = date.fromisoformat(end_text) if end_text else default.end
         start = date.fromisoformat(start_text) if start_text else end - timedelta(days=DEFAULT_DAYS - 1)
     except ValueError as error:
-        raise PeriodError(gettext("日期格式应为 年-月-日,例如 2024-05-01。")) from error
+        raise PeriodError(gettext("日期格式应为 年-月-日，例如 2024-05-01。")) from error
     if start > end:
         raise PeriodError(gettext("开始日期不能晚于结束日期。"))
     if (end - start).days + 1 > MAX_DAYS:

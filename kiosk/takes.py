@@ -35,7 +35,7 @@ MAX_ATTEMPTS = 3
 DEFAULT_LICENCE = "CC BY 4.0"
 FREE_READING_TITLE = "自由朗读"
 BOOTH_ALBUM = "声音录制亭"  # tags are in the library's language, whatever the worker's locale
-PROCESSING_FAILED_MESSAGE = "录音处理多次失败,馆员会检查原始录音。"
+PROCESSING_FAILED_MESSAGE = "录音处理多次失败，馆员会检查原始录音。"
 # ffmpeg demuxer → the suffix an original is kept under.
 ORIGINAL_SUFFIXES = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg": "ogg", "mov": "m4a",
                      "matroska": "webm", "webm": "webm", "aac": "aac", "caf": "caf", "aiff": "aiff"}
@@ -64,8 +64,8 @@ def refusal_for(error: ingest.RecorderError) -> TakeRefused:
     """Translate a recorder error on an upload into an HTTP refusal."""
     messages = {
         "not_audio": (415, gettext("这不是可以识别的音频文件。请上传 WAV、FLAC、MP3、M4A、OGG 或 WebM 录音。")),
-        "too_large": (413, gettext("文件太大了,最大 300 MB。")),
-        "too_long": (422, gettext("录音太长了,最长 90 分钟。")),
+        "too_large": (413, gettext("文件太大了，最大 300 MB。")),
+        "too_long": (422, gettext("录音太长了，最长 90 分钟。")),
     }
     status, message = messages.get(error.code, (422, error.message_zh))
     return TakeRefused(status, error.code, message)
@@ -75,15 +75,15 @@ def validate_form(reader_name: str, consent: str, text_id: str) -> TakeForm:
     """Check the fields beside the audio; raise ``TakeRefused`` with a Chinese message."""
     name = " ".join(reader_name.split())
     if not name:
-        raise TakeRefused(422, "reader_name_missing", gettext("请填写您的称呼(可以用笔名)。"))
+        raise TakeRefused(422, "reader_name_missing", gettext("请填写您的称呼（可以用笔名）。"))
     if len(name) > MAX_READER_NAME_CHARS:
-        raise TakeRefused(422, "reader_name_too_long", gettext("称呼太长了,请少于 64 个字。"))
+        raise TakeRefused(422, "reader_name_too_long", gettext("称呼太长了，请少于 64 个字。"))
     if consent != "1":
         raise TakeRefused(422, "consent_missing", gettext("请先阅读并同意声音授权协议。"))
     chosen: int | None = None
     if text_id:
         if not text_id.isdigit() or db.session.get(BoothText, int(text_id)) is None:
-            raise TakeRefused(422, "text_unknown", gettext("选择的朗读文本不存在,请重新选择。"))
+            raise TakeRefused(422, "text_unknown", gettext("选择的朗读文本不存在，请重新选择。"))
         chosen = int(text_id)
     return TakeForm(reader_name=name, consent=True, text_id=chosen)
 
@@ -96,7 +96,7 @@ def submit(upload: Path, form: TakeForm) -> Recording:
         raise refusal_for(error) from error
     max_duration_s = ingest.house_preset().max_duration_s
     if probed.duration_s is not None and probed.duration_s > max_duration_s:
-        raise TakeRefused(422, "too_long", gettext("录音太长了,最长 90 分钟。"))
+        raise TakeRefused(422, "too_long", gettext("录音太长了，最长 90 分钟。"))
     original_key = store().adopt(upload, "originals", ORIGINAL_SUFFIXES.get(probed.demuxer, "bin"))
     text = db.session.get(BoothText, form.text_id) if form.text_id else None
     take = Recording(

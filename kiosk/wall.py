@@ -144,7 +144,7 @@ def render(cards: list[Card], suffix: str) -> bytes:
     """The wall in the format named by a file suffix, as bytes."""
     renderer = RENDERERS.get(suffix.lower())
     if renderer is None:
-        raise WallError(f"不支持的文件类型 {suffix!r},请用 .html、.svg 或 .pdf")
+        raise WallError(f"不支持的文件类型 {suffix!r}，请用 .html、.svg 或 .pdf")
     produced = renderer(cards)
     return produced.encode("utf-8") if isinstance(produced, str) else produced
 

@@ -17,7 +17,7 @@ def _base_url(ctx: click.Context | None, param: click.Parameter | None, value: s
     chosen = value or current_app.config.get("KIOSK_BASE_URL")
     if not chosen:
         raise click.BadParameter(
-            "请给出网址,例如 --base-url https://lib.example.org", ctx, param, "--base-url"
+            "请给出网址，例如 --base-url https://lib.example.org", ctx, param, "--base-url"
         )
     try:
         return qr.validate_base_url(chosen)

@@ -61,7 +61,7 @@ def find_cjk_font(weight: str) -> tuple[Path, int]:
         return Path(explicit), _sc_index(Path(explicit))
     found = _search_fonts(FONT_NAMES[weight])
     if found is None:
-        raise WallError("没有找到中文字体:请安装 fonts-noto-cjk,或用 KIOSK_CJK_FONT 指定字体文件")
+        raise WallError("没有找到中文字体：请安装 fonts-noto-cjk，或用 KIOSK_CJK_FONT 指定字体文件")
     return found, _sc_index(found)
 
 
@@ -94,7 +94,7 @@ def _check_glyphs(pdf: FPDF, texts: list[str]) -> None:
             {ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in cmap}
         )
         if missing:
-            raise WallError(f"字体里没有这些字,无法打印:{''.join(missing)}")
+            raise WallError(f"字体里没有这些字，无法打印：{''.join(missing)}")
 
 
 def _full_card(pdf: FPDF, card: Card, caption: str) -> None:

@@ -17,7 +17,7 @@ class RecorderError(Exception):
     """
 
     code: str = "recorder_error"
-    message_zh: str = "录音处理失败,请重试或联系馆员"
+    message_zh: str = "录音处理失败，请重试或联系馆员"
 
     def __init__(self, detail: str = "", *, message_zh: str | None = None) -> None:
         super().__init__(detail or self.code)
@@ -30,7 +30,7 @@ class FfmpegError(RecorderError):
     """ffmpeg could not be found, exited non-zero or timed out."""
 
     code = "ffmpeg_failed"
-    message_zh = "音频处理程序出错,请联系馆员"
+    message_zh = "音频处理程序出错，请联系馆员"
 
     def __init__(self, detail: str = "", *, stderr_tail: str = "", returncode: int | None = None):
         super().__init__(detail)
@@ -42,7 +42,7 @@ class FfmpegTimeoutError(FfmpegError):
     """ffmpeg ran longer than its allotted time and was killed."""
 
     code = "ffmpeg_timeout"
-    message_zh = "音频处理超时,请联系馆员"
+    message_zh = "音频处理超时，请联系馆员"
 
 
 class NotAudioError(RecorderError):
@@ -56,14 +56,14 @@ class TooLongError(RecorderError):
     """The decoded audio is longer than the preset allows."""
 
     code = "too_long"
-    message_zh = "录音太长,超过了允许的时长"
+    message_zh = "录音太长，超过了允许的时长"
 
 
 class TooLargeError(RecorderError):
     """The file is larger than the preset allows."""
 
     code = "too_large"
-    message_zh = "文件太大,无法处理"
+    message_zh = "文件太大，无法处理"
 
 
 class SilentTakeError(RecorderError):
@@ -74,7 +74,7 @@ class SilentTakeError(RecorderError):
     """
 
     code = "silent_take"
-    message_zh = "没有录到声音,请检查话筒后重录"
+    message_zh = "没有录到声音，请检查话筒后重录"
 
     def __init__(self, detail: str = "", *, report: QualityReport | None = None) -> None:
         super().__init__(detail)

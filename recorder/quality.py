@@ -23,12 +23,12 @@ NOISE_FAIL_DBFS = -40.0
 LOW_SPEECH_RATIO = 0.2
 
 ADVICE_ZH = {
-    "silent": "没有录到声音,请检查话筒后重录",
-    "too_quiet": "声音太小,请靠近话筒",
-    "too_loud": "声音太大,请离话筒远一点",
-    "clipping": "录音有破音,请离话筒远一点",
-    "noisy": "环境噪音较大,请关好门窗再录",
-    "little_speech": "录音中停顿很多,请检查是否录全",
+    "silent": "没有录到声音，请检查话筒后重录",
+    "too_quiet": "声音太小，请靠近话筒",
+    "too_loud": "声音太大，请离话筒远一点",
+    "clipping": "录音有破音，请离话筒远一点",
+    "noisy": "环境噪音较大，请关好门窗再录",
+    "little_speech": "录音中停顿很多，请检查是否录全",
 }
 
 

@@ -63,7 +63,7 @@ def actions(app: Flask) -> list[str]:
 
 
 def make_book(app: Flask, title: str = "唐诗三首", **fields: Any) -> int:
-    """A published book in 经典诵读; its id."""
+    """A published book in 经典诵读； its id."""
     with app.app_context():
         return gen_book(title, **fields).id
 
@@ -349,7 +349,7 @@ def test_keep_as_is_keeps_a_file_that_meets_the_standard(
 ) -> None:
     book_id = make_book(app)
     response = upload(librarian, book_id, mastered_mp3, keep=True, name="ready.mp3")
-    assert "文件已符合标准,保持原样" in text_of(librarian.get(response.headers["Location"]))
+    assert "文件已符合标准，保持原样" in text_of(librarian.get(response.headers["Location"]))
     with app.app_context():
         key = db.session.get(Book, book_id).tracks[0].audio_key
     assert librarian.get(f"/media/{key}").data == mastered_mp3.read_bytes()
@@ -550,11 +550,11 @@ def test_booth_texts_from_creation_to_deletion(app: Flask, librarian: FlaskClien
         first, second = db.session.scalars(select(BoothText.id).order_by(BoothText.position)).all()
     librarian.post(f"/admin/texts/{second}/move", data={"direction": "up"})
     assert text_titles(app) == ["春晓", "静夜思"]
-    librarian.post(f"/admin/texts/{first}", data={"title": "静夜思(李白)", "author": "李白", "body": "举头望明月"})
+    librarian.post(f"/admin/texts/{first}", data={"title": "静夜思（李白）", "author": "李白", "body": "举头望明月"})
     librarian.post(f"/admin/texts/{second}/published", data={"published": "0"})
-    assert text_titles(app, published_only=True) == ["静夜思(李白)"]
+    assert text_titles(app, published_only=True) == ["静夜思（李白）"]
     librarian.post(f"/admin/texts/{second}/delete")
-    assert text_titles(app) == ["静夜思(李白)"]
+    assert text_titles(app) == ["静夜思（李白）"]
     assert actions(app)[-5:] == ["text_created", "text_moved", "text_updated", "text_hidden", "text_deleted"]
     empty = librarian.post("/admin/texts/new", data={"title": "只有标题", "body": ""})
     assert empty.status_code == 422

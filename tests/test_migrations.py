@@ -128,7 +128,7 @@ def test_first_migration_with_data_upgrades_to_head(bare_app: Flask) -> None:
         # The new tables take rows next to the old ones, sequences and all.
         db.session.execute(
             text("INSERT INTO booth_texts (title, author, body, position, published, created_at) "
-                 "VALUES ('春', '朱自清', '盼望着,盼望着……', 1, :yes, :at)"),
+                 "VALUES ('春', '朱自清', '盼望着，盼望着……', 1, :yes, :at)"),
             {"yes": True, "at": CREATED},
         )
         db.session.commit()

@@ -182,11 +182,11 @@ def test_reject_needs_a_reason_that_the_volunteer_then_reads(
     auth.login()
     empty = client.post(f"/admin/moderation/{take_id}/reject", data={"reject-reason": "  "})
     assert empty.status_code == 422 and "请填写不采用的原因" in empty.get_data(as_text=True)
-    reason = "背景噪音太大,欢迎安静时再录一次 <b>谢谢</b>"
+    reason = "背景噪音太大，欢迎安静时再录一次 <b>谢谢</b>"
     assert client.post(f"/admin/moderation/{take_id}/reject", data={"reject-reason": reason}).status_code == 303
     home = client.get(f"/r/{token}").get_data(as_text=True)
     assert "馆员这次没有采用这段录音" in home
-    assert "背景噪音太大,欢迎安静时再录一次 &lt;b&gt;谢谢&lt;/b&gt;" in home
+    assert "背景噪音太大，欢迎安静时再录一次 &lt;b&gt;谢谢&lt;/b&gt;" in home
     decided = client.get("/admin/moderation").get_data(as_text=True)
     assert "已退回" in decided and "没有等待审核的录音" in decided
 

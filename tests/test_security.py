@@ -101,7 +101,7 @@ def test_a_post_without_token_is_refused_in_chinese(guarded: Flask) -> None:
     client = guarded.test_client()
     response = client.post("/admin/login", data={"username": "wang", "password": PASSWORD})
     assert response.status_code == 400
-    assert "页面已过期或表单无效,请刷新页面后重试。" in response.get_data(as_text=True)
+    assert "页面已过期或表单无效，请刷新页面后重试。" in response.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
 
 
@@ -162,7 +162,7 @@ def test_failed_logins_lock_the_account_across_addresses(limited: Flask) -> None
         assert attempt(client, "wang", "wrong password", f"198.51.100.{n}").status_code == 200
     response = attempt(client, "WANG", PASSWORD, "198.51.100.99")
     assert response.status_code == 429
-    assert "登录尝试次数过多,请过一会儿再试。" in response.get_data(as_text=True)
+    assert "登录尝试次数过多，请过一会儿再试。" in response.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
     action, detail = audit_log(limited)[-1]
     assert action == "login_refused" and detail and detail["reason"] == "account"

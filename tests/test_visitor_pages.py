@@ -48,9 +48,9 @@ def test_section_lists_books_by_pinyin_with_reader_and_duration(
             gen_track(gen_book(title), sample_mp3, reader="林静", duration_ms=125_000)
     page = client.get("/sections/jingdian-songdu").get_data(as_text=True)
     titles = re.findall(r'<span class="book-title">(.*?)</span>', page)
-    # a (阿, 安) < b (边) < z (中): pinyin order, not code-point order
+    # a （阿， 安） < b （边） < z （中）: pinyin order, not code-point order
     assert titles == ["阿Q正传", "安徒生童话", "边城", "中国诗词"]
-    assert "朗读:林静" in page
+    assert "朗读：林静" in page
     assert "2 分 5 秒" in page
 
 

@@ -316,9 +316,9 @@ def _queued(upload: ChapterUpload) -> Response:
     if done is not None and done.status is TakeStatus.DONE:
         flash(" ".join(filter(None, [gettext("录音已处理完毕。"), done.note])), "success")
     elif done is not None and done.status is TakeStatus.FAILED:
-        flash(done.error_message or gettext("处理录音时出错,请重新上传或联系管理员。"), "error")
+        flash(done.error_message or gettext("处理录音时出错，请重新上传或联系管理员。"), "error")
     else:
-        flash(gettext("已收到录音,正在后台处理;完成后会出现在章节列表里。"), "success")
+        flash(gettext("已收到录音，正在后台处理；完成后会出现在章节列表里。"), "success")
     return redirect(url_for("admin_catalogue.book", book_id=book_id), code=303)
 
 
@@ -619,12 +619,12 @@ def init_app(app: Flask) -> None:
     for action, label in ACTION_LABELS.items():
         admin.ACTION_LABELS.setdefault(action, label)
     areas = (
-        ("sections", _l("分区"), _l("有声墙上的九个分区:名称、顺序、颜色、显示")),
+        ("sections", _l("分区"), _l("有声墙上的九个分区：名称、顺序、颜色、显示")),
         ("books", _l("图书"), _l("图书、封面、章节与录音")),
-        ("readers", _l("朗读者"), _l("朗读者资料,合并重复的朗读者")),
+        ("readers", _l("朗读者"), _l("朗读者资料，合并重复的朗读者")),
         ("texts", _l("朗读文本"), _l("录音亭提词器上的文本")),
     )
     for endpoint, label, description in areas:
         admin.add_console_area(app, f"admin_catalogue.{endpoint}", label, description)
     admin.add_console_area(app, "admin_catalogue.trash", _l("回收站"),
-                           _l("30 天内删除的图书和章节,可以恢复"), admin_only=True)
+                           _l("30 天内删除的图书和章节，可以恢复"), admin_only=True)

@@ -79,14 +79,14 @@ class UploadForm(FlaskForm):
 
     title = _text(_l("章节标题"), 256, required=True)
     reader = _text(_l("朗读者"), 128)
-    keep_as_is = BooleanField(_l("已符合标准时保持原样(仅限 MP3)"))
+    keep_as_is = BooleanField(_l("已符合标准时保持原样（仅限 MP3）"))
     audio = FileField(_l("录音文件"), validators=[FileRequired(_l("请选择音频文件。"))])
 
 
 class ReplaceAudioForm(FlaskForm):
     """Replace a chapter's recording (the old file stays, the new one gets a new address)."""
 
-    keep_as_is = BooleanField(_l("已符合标准时保持原样(仅限 MP3)"))
+    keep_as_is = BooleanField(_l("已符合标准时保持原样（仅限 MP3）"))
     audio = FileField(_l("新的录音文件"), validators=[FileRequired(_l("请选择音频文件。"))])
 
 
@@ -130,7 +130,7 @@ class ActionForm(FlaskForm):
 class MoveForm(FlaskForm):
     """Move an item up or down a list."""
 
-    direction = HiddenField(validators=[AnyOf(["up", "down"], message=_l("请求有误,请返回重试。"))])
+    direction = HiddenField(validators=[AnyOf(["up", "down"], message=_l("请求有误，请返回重试。"))])
 
     @property
     def step(self) -> int:
@@ -141,7 +141,7 @@ class MoveForm(FlaskForm):
 class PublishForm(FlaskForm):
     """Publish (``1``) or hide (``0``) an item."""
 
-    published = HiddenField(validators=[AnyOf(["0", "1"], message=_l("请求有误,请返回重试。"))])
+    published = HiddenField(validators=[AnyOf(["0", "1"], message=_l("请求有误，请返回重试。"))])
 
 
 class OrderForm(FlaskForm):

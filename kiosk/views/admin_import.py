@@ -65,7 +65,7 @@ def _check_files(form: ImportForm, uploads: list[FileStorage]) -> bool:
     if not uploads:
         form.files.errors = [*form.files.errors, str(_l("请选择要导入的文件。"))]
     elif len(uploads) > import_batches.MAX_FILES:
-        message = _l("一次最多导入 %(n)d 个文件,请分批上传。", n=import_batches.MAX_FILES)
+        message = _l("一次最多导入 %(n)d 个文件，请分批上传。", n=import_batches.MAX_FILES)
         form.files.errors = [*form.files.errors, str(message)]
     return not form.files.errors
 
@@ -115,4 +115,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     admin.ACTION_LABELS.setdefault("import_queued", _l("上传导入"))
     admin.ACTION_LABELS.setdefault("book_imported", _l("导入图书"))
-    admin.add_console_area(app, "admin_import.form", _l("批量导入"), _l("上传音频文件,按标签归入图书"))
+    admin.add_console_area(app, "admin_import.form", _l("批量导入"), _l("上传音频文件，按标签归入图书"))

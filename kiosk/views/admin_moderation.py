@@ -98,7 +98,7 @@ def _refused(row: Recording, forms: dict[str, FlaskForm], kind: str, error: mode
 
 def _published(track_id: int) -> Response:
     """Back to the queue after an approval, saying where the chapter is."""
-    flash(gettext("已上架,访客现在就能听到。"), "success")
+    flash(gettext("已上架，访客现在就能听到。"), "success")
     return redirect(url_for("admin_moderation.queue", published=track_id), code=303)
 
 
@@ -151,7 +151,7 @@ def reject(take_id: int) -> Response:
         moderation.reject(take_id, form.reason.data or "", _actor())
     except moderation.ModerationError as error:
         return _refused(row, forms, "reject", error)
-    flash(gettext("已退回,录音者会在自己的页面上看到原因。"), "success")
+    flash(gettext("已退回，录音者会在自己的页面上看到原因。"), "success")
     return redirect(url_for("admin_moderation.queue"), code=303)
 
 
@@ -168,7 +168,7 @@ def remaster(take_id: int) -> Response:
     except moderation.ModerationError as error:
         return _refused(row, forms, "remaster", error)
     jobs.enqueue_remaster(job.id)
-    flash(gettext("已开始重新处理,完成后这里会显示新的录音和报告。"), "success")
+    flash(gettext("已开始重新处理，完成后这里会显示新的录音和报告。"), "success")
     return redirect(url_for("admin_moderation.take", take_id=take_id), code=303)
 
 
@@ -207,4 +207,4 @@ def init_app(app: Flask) -> None:
         ("take_remaster_requested", _l("重新处理录音")), ("original_deleted", _l("删除到期的原始录音")),
     ):
         admin.ACTION_LABELS.setdefault(action, label)
-    admin.add_console_area(app, "admin_moderation.queue", _l("审核录音"), _l("录音亭的新录音:试听、采用或退回"))
+    admin.add_console_area(app, "admin_moderation.queue", _l("审核录音"), _l("录音亭的新录音：试听、采用或退回"))

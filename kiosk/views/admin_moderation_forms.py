@@ -85,10 +85,10 @@ class RejectForm(FlaskForm):
     """Decline the take with a reason the volunteer will read."""
 
     reason = TextAreaField(
-        _l("不采用的原因(录音者会看到)"),
+        _l("不采用的原因（录音者会看到）"),
         validators=[
-            InputRequired(_l("请填写不采用的原因,录音者会看到它。")),
-            Length(max=MAX_REASON_CHARS, message=_l("原因太长了,请少于 500 个字。")),
+            InputRequired(_l("请填写不采用的原因，录音者会看到它。")),
+            Length(max=MAX_REASON_CHARS, message=_l("原因太长了，请少于 500 个字。")),
         ],
     )
 
@@ -104,8 +104,8 @@ class RemasterForm(FlaskForm):
     )
     room_tone = RadioField(
         _l("环境音"), default=RoomTone.STANDARD.value,
-        choices=[_choice(RoomTone.STANDARD.value, _l("标准(开头约 0.5 秒,结尾约 1.5 秒)")),
-                 _choice(RoomTone.MORE.value, _l("多保留一些(开头约 1 秒,结尾约 3 秒)"))],
+        choices=[_choice(RoomTone.STANDARD.value, _l("标准（开头约 0.5 秒，结尾约 1.5 秒）")),
+                 _choice(RoomTone.MORE.value, _l("多保留一些（开头约 1 秒，结尾约 3 秒）"))],
         invalid_choice_message=NOT_A_CHOICE,
         validators=[InputRequired(_l("请选择环境音。"))],
     )

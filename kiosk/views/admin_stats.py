@@ -37,22 +37,22 @@ def _charts(figures: stats.Statistics) -> dict[str, Markup]:
     return {
         "daily": daily_chart(
             "chart-daily", gettext("每天的扫码与播放"),
-            gettext("折线图:每天扫码次数和开始播放次数,数据见下方表格。"), days,
+            gettext("折线图：每天扫码次数和开始播放次数，数据见下方表格。"), days,
             [Series(gettext("扫码"), [d.scans for d in figures.days], SCANS_COLOUR),
              Series(gettext("开始播放"), [d.plays for d in figures.days], PLAYS_COLOUR)],
         ),
         "sections": bar_chart(
-            "chart-sections", gettext("各栏目开始播放次数"), gettext("条形图:每个栏目的开始播放次数。"),
+            "chart-sections", gettext("各栏目开始播放次数"), gettext("条形图：每个栏目的开始播放次数。"),
             [Bar(s.name, s.plays.started, str(s.plays.started)) for s in figures.sections],
             colour=PLAYS_COLOUR, empty_text=none,
         ),
         "scans": bar_chart(
-            "chart-scans", gettext("各栏目扫码次数"), gettext("条形图:每个栏目的二维码被扫的次数。"),
+            "chart-scans", gettext("各栏目扫码次数"), gettext("条形图：每个栏目的二维码被扫的次数。"),
             [Bar(s.name, s.scans, str(s.scans)) for s in figures.sections],
             colour=SCANS_COLOUR, empty_text=none,
         ),
         "books": bar_chart(
-            "chart-books", gettext("收听时长最多的图书"), gettext("条形图:收听小时数最多的图书。"),
+            "chart-books", gettext("收听时长最多的图书"), gettext("条形图：收听小时数最多的图书。"),
             [Bar(b.title, b.plays.seconds, _hours(b.plays.seconds)) for b in top_books],
             colour=HOURS_COLOUR, empty_text=none,
         ),
@@ -138,4 +138,4 @@ def init_app(app: Flask) -> None:
     from . import admin
 
     app.register_blueprint(bp)
-    admin.add_console_area(app, "admin_stats.page", _l("统计"), _l("扫码、播放和收听时长,可导出 CSV"))
+    admin.add_console_area(app, "admin_stats.page", _l("统计"), _l("扫码、播放和收听时长，可导出 CSV"))

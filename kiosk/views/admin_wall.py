@@ -64,7 +64,7 @@ def repoint() -> Response:
     auth.audit("qr_repointed", actor=actor, target_kind="qr_codes", target_id=code,
                old=before, new=after)
     db.session.commit()
-    flash(gettext("已把 %(code)s 改为指向:%(target)s", code=code, target=after), "success")
+    flash(gettext("已把 %(code)s 改为指向：%(target)s", code=code, target=after), "success")
     return redirect(url_for("admin_wall.codes"), code=303)
 
 
@@ -117,8 +117,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     admin.ACTION_LABELS.setdefault("qr_repointed", _l("改指二维码"))
     admin.add_console_area(
-        app, "admin_wall.codes", _l("二维码"), _l("印出的每个码:指向哪里、扫了多少次")
+        app, "admin_wall.codes", _l("二维码"), _l("印出的每个码：指向哪里、扫了多少次")
     )
     admin.add_console_area(
-        app, "admin_wall.print_wall", _l("打印有声墙"), _l("A4 卡片,每页一张")
+        app, "admin_wall.print_wall", _l("打印有声墙"), _l("A4 卡片，每页一张")
     )

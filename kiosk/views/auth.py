@@ -37,7 +37,7 @@ def _too_many_attempts(reason: str, username: str) -> Response:
     """429 for a throttled login, recorded in the audit log."""
     auth.audit("login_refused", target_kind="users", target_id=username or None, reason=reason)
     db.session.commit()
-    message = gettext("登录尝试次数过多,请过一会儿再试。")
+    message = gettext("登录尝试次数过多，请过一会儿再试。")
     return _login_page(LoginForm(), status=429, error=message)
 
 

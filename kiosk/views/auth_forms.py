@@ -90,4 +90,4 @@ class RoleForm(FlaskForm):
 class ActiveForm(FlaskForm):
     """An admin deactivates or reactivates an account."""
 
-    active = HiddenField(validators=[AnyOf(["0", "1"], message=_l("请求有误,请返回重试。"))])
+    active = HiddenField(validators=[AnyOf(["0", "1"], message=_l("请求有误，请返回重试。"))])

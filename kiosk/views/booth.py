@@ -44,7 +44,7 @@ def submit() -> tuple[Response, int] | Response:
     """Accept a take: probe it, keep the original, queue mastering; 202 with where to look."""
     upload = request.files.get("audio")
     if upload is None:
-        return render_error(400, gettext("没有收到录音文件,请重新提交。"), "audio_missing")
+        return render_error(400, gettext("没有收到录音文件，请重新提交。"), "audio_missing")
     try:
         form = takes.validate_form(
             request.form.get("reader_name", ""), request.form.get("consent", ""), request.form.get("text_id", "")

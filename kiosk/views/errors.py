@@ -31,16 +31,16 @@ ERROR_CODES = {
 def human_message(status: int) -> str:
     """What to tell a person for ``status``, in their language."""
     messages = {
-        400: gettext("请求有误,请返回重试。"),
+        400: gettext("请求有误，请返回重试。"),
         403: gettext("您没有权限查看这里。"),
-        404: gettext("没有找到这个页面,它可能已被移动或下架。"),
+        404: gettext("没有找到这个页面，它可能已被移动或下架。"),
         405: gettext("不支持这种操作。"),
         413: gettext("文件太大了。"),
         414: gettext("网址太长了。"),
-        429: gettext("操作太频繁,请稍后再试。"),
-        503: gettext("服务暂时不可用,请稍后再试。"),
+        429: gettext("操作太频繁，请稍后再试。"),
+        503: gettext("服务暂时不可用，请稍后再试。"),
     }
-    return messages.get(status, gettext("出了点问题,我们正在处理,请稍后再试。"))
+    return messages.get(status, gettext("出了点问题，我们正在处理，请稍后再试。"))
 
 
 def wants_json() -> bool:

@@ -138,7 +138,7 @@ def test_too_quiet_take_works_with_advice(tmp_path: Path, tags: TrackTags) -> No
     result = master(take, tmp_path / "out.mp3", tags=tags)
     data, rate = decode(result.output_path, tmp_path)
     assert integrated_lufs(data, rate) == pytest.approx(-18.0, abs=1.0)
-    assert result.report.advice[0].text_zh == "声音太小,请靠近话筒"
+    assert result.report.advice[0].text_zh == "声音太小，请靠近话筒"
 
 
 def test_truncated_mp3_processes_what_is_there(tmp_path: Path, tags: TrackTags) -> None:

@@ -39,7 +39,7 @@ def test_verdicts(changes: dict[str, object], verdict: str, codes: list[str]) ->
 
 def test_advice_in_chinese() -> None:
     report = judge(replace(GOOD, integrated_lufs=-48.0, noise_floor_dbfs=-100.0))
-    assert report.advice[0].text_zh == "声音太小,请靠近话筒"
+    assert report.advice[0].text_zh == "声音太小，请靠近话筒"
 
 
 def test_to_dict_is_json() -> None:
