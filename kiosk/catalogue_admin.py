@@ -181,11 +181,8 @@ def books_listing(section_id: int | None = None, query: str = "") -> list[Book]:
 
 def create_book(section: Section, actor: User, **values: Any) -> Book:
     """A new, published book with its own QR code (flushed, not committed)."""
-    book = Book(section=section, **values)
-    db.session.add(book)
-    db.session.flush()
-    catalogue.refresh_book_index(book)
-    code = catalogue.issue_code(CodeTarget.BOOK, book.id)
+    book = catalogue.new_book(section, **values)
+    code = catalogue.primary_code(CodeTarget.BOOK, book.id)
     auth.audit("book_created", actor=actor, target=book, title=book.title, section=section.slug,
                code=code)
     return book

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from . import auth, covers, ingest
+from . import auth, catalogue, covers, ingest
 from .extensions import db
 from .models import Book, Section, Track, User
 from .storage import content_key, file_sha256, store
@@ -318,10 +318,7 @@ def _book(title: str, section: Section) -> tuple[Book, bool]:
     )
     if found is not None:
         return found, False
-    book = Book(title=title, section=section, published=True)
-    db.session.add(book)
-    db.session.flush()
-    return book, True
+    return catalogue.new_book(section, title, published=True), True
 
 
 def _add(book: Book, candidate: _Candidate, audio: ingest.StoredAudio) -> None:
