@@ -274,7 +274,7 @@ def approve_take(console: Any, live_kiosk: LiveKiosk, reader: str, chapter: str,
     artifact(page, "journey-console-take")
     form.get_by_role("button", name="采用并上架").click()
     page.wait_for_url(re.compile(r"/admin/moderation(\?.*)?$"))
-    expect(page.get_by_text("已上架,访客现在就能听到。")).to_be_visible()
+    expect(page.get_by_text(re.compile("^已上架"))).to_be_visible()  # the flash message
     artifact(page, "journey-console-approved")
 
 
@@ -323,7 +323,7 @@ def test_wall_to_phone_to_booth_to_console_and_back(
     clock.lap("console: sign in, approve")
     find_and_play(mic_phone, reader, chapter, artifact)
     mic_phone.page.goto(take.take_home_url)  # the volunteer scans their code again later
-    expect(mic_phone.page.get_by_text("这段录音已经上架,大家都能听到了。谢谢您!")).to_be_visible()
+    expect(mic_phone.page.get_by_text(re.compile("^这段录音已经上架"))).to_be_visible()
     artifact(mic_phone.page, "journey-take-home-published")
     clock.lap("phone: the new chapter plays")
     print(clock)
