@@ -67,11 +67,11 @@ def probe_upload(path: Path) -> ProbeResult:
     return probe(path, house_preset())
 
 
-def master_into_store(source: Path, tags: TrackTags) -> StoredAudio:
-    """Master ``source`` to the house standard and put the MP3 into the store."""
+def master_into_store(source: Path, tags: TrackTags, preset: Preset | None = None) -> StoredAudio:
+    """Master ``source`` (to the house standard unless ``preset`` says otherwise) into the store."""
     with tempfile.TemporaryDirectory(dir=work_dir()) as scratch:
         mastered = Path(scratch) / "master.mp3"
-        result = pipeline.master(source, mastered, tags=tags, preset=house_preset(), work_dir=scratch)
+        result = pipeline.master(source, mastered, tags=tags, preset=preset or house_preset(), work_dir=scratch)
         key = store().put_file(mastered, "audio", "mp3")
     return StoredAudio(
         key=key,
@@ -106,22 +106,6 @@ def add_chapter(book: Book, title: str, reader_name: str, audio: StoredAudio) ->
 def synthesise_reading(out_path: Path, *, text: str, fallback_s: float, seed: int) -> Path:
     """A demo reading of ``text``: espeak-ng speech when installed, calm chimes otherwise."""
     return synth.pleasant_reading(out_path, duration_s=fallback_s, seed=seed, text=text)
-
-
-def master_into_store_with(source: Path, tags: TrackTags, preset: Preset) -> StoredAudio:
-    """Like ``master_into_store``, with an explicit ``preset`` (the console's re-mastering)."""
-    with tempfile.TemporaryDirectory(dir=work_dir()) as scratch:
-        mastered = Path(scratch) / "master.mp3"
-        result = pipeline.master(source, mastered, tags=tags, preset=preset, work_dir=scratch)
-        key = store().put_file(mastered, "audio", "mp3")
-    return StoredAudio(
-        key=key,
-        duration_ms=result.duration_ms,
-        size_bytes=result.size_bytes,
-        loudness_lufs=result.integrated_lufs,
-        true_peak_dbtp=result.true_peak_dbtp,
-        report=result.report,
-    )
 
 
 # ---- bulk import: read what a file says about itself, keep it when it already meets the standard ----

@@ -275,4 +275,4 @@ def master_again(take: Recording, preset: ingest.Preset) -> ingest.StoredAudio:
 
     Raises ``ingest.RecorderError`` (``SilentTakeError`` included) like the first mastering.
     """
-    return ingest.master_into_store_with(store().path(take.original_key), tags_for(take), preset)
+    return ingest.master_into_store(store().path(take.original_key), tags_for(take), preset)
