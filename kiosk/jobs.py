@@ -131,9 +131,9 @@ def run_worker(workers: int) -> None:
 @huey.task(retries=1, retry_delay=RETRY_DELAY_S)
 def remaster_take(job_id: int) -> None:
     """Master a take again with a librarian's settings (a no-op once the request is claimed)."""
-    from . import moderation
+    from . import remaster
 
-    _in_app(moderation.run_remaster, job_id)
+    _in_app(remaster.run_remaster, job_id)
 
 
 def enqueue_remaster(job_id: int) -> None:
@@ -148,10 +148,10 @@ def sweep_remasters() -> None:
 
 
 def _requeue_remasters() -> None:
-    from . import moderation
+    from . import remaster
     from .models import utcnow
 
-    for job_id in moderation.lost_remasters(utcnow()):
+    for job_id in remaster.lost_remasters(utcnow()):
         remaster_take(job_id)
 
 
@@ -162,10 +162,10 @@ def purge_expired_originals() -> None:
 
 
 def _purge_originals() -> None:
-    from . import moderation
+    from . import originals
     from .models import utcnow
 
-    moderation.purge_expired_originals(utcnow())
+    originals.purge_expired_originals(utcnow())
 
 
 @huey.task(retries=1, retry_delay=RETRY_DELAY_S)
@@ -179,9 +179,9 @@ def import_batch(batch_id: int) -> None:
 @huey.task()
 def master_chapter_upload(upload_id: int) -> None:
     """Master (or keep) a librarian's uploaded recording and attach it to its book."""
-    from . import catalogue_admin
+    from . import chapter_uploads
 
-    _in_app(catalogue_admin.process_upload, upload_id)
+    _in_app(chapter_uploads.process_upload, upload_id)
 
 
 def enqueue_chapter_upload(upload_id: int) -> None:
@@ -196,9 +196,9 @@ def purge_trash_daily() -> None:
 
 
 def _purge_trash() -> None:
-    from . import catalogue_admin
+    from . import trash
     from .models import utcnow
 
-    report = catalogue_admin.purge_trash(utcnow())
+    report = trash.purge_trash(utcnow())
     log.info("trash purge: %d books, %d tracks, %d files", len(report.book_ids),
              len(report.track_ids), len(report.deleted_keys))

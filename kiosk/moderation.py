@@ -1,56 +1,27 @@
-"""The librarians' moderation of booth takes: the queue, approve, reject, master again, purge originals.
+"""The librarians' moderation of booth takes: the queue, approve, reject.
 
 A decision is one transaction: the take is claimed with a conditional UPDATE (``decision``
 still ``pending``), the catalogue rows are added, the audit entry is written, and everything
 is committed together or rolled back together. Two librarians deciding the same take at once
-(or a double submit) get ``NotPending`` and change nothing.
+(or a double submit) get ``NotPending`` and change nothing. Mastering a take again is in
+``remaster``; how long originals are kept, in ``originals``.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import exists, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import select, update
 
-from . import auth, catalogue, ingest, takes
+from . import auth, catalogue, ingest, originals
 from .extensions import db
-from .models import (
-    Book,
-    Decision,
-    Recording,
-    Remaster,
-    RemasterStatus,
-    RoomTone,
-    Section,
-    TakeStatus,
-    Track,
-    User,
-    utcnow,
-)
-from .storage import store
+from .models import Book, Decision, Recording, Remaster, Section, TakeStatus, Track, User, utcnow
 
-log = logging.getLogger(__name__)
-
-KEEP_ORIGINALS = timedelta(days=30)  # after a decision; the trash period
-MIN_TARGET_LUFS = -23
-MAX_TARGET_LUFS = -16
-MORE_ROOM_TONE_S = (1.0, 3.0)  # head, tail: "keep more room tone"
 MAX_REASON_CHARS = 500
 HISTORY_LIMIT = 30
-REMASTER_LOST_AFTER = timedelta(minutes=5)  # queued this long: its job was lost, queue it again
-REMASTER_STUCK_AFTER = timedelta(hours=1)  # processing this long: its worker died
-ACTIVE_REMASTER = (RemasterStatus.QUEUED, RemasterStatus.PROCESSING)
-# The suffix an original is stored under (see takes.ORIGINAL_SUFFIXES) → its MIME type.
-ORIGINAL_MIME = {
-    "mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg",
-    "m4a": "audio/mp4", "mp4": "audio/mp4", "webm": "audio/webm", "aac": "audio/aac",
-    "caf": "audio/x-caf", "aiff": "audio/aiff",
-}
 
 
 class ModerationError(Exception):
@@ -156,36 +127,12 @@ def take(take_id: int) -> Recording | None:
     return db.session.get(Recording, take_id)
 
 
-def active_remaster(take_id: int) -> Remaster | None:
-    """The re-mastering of ``take_id`` that is queued or running, if any."""
-    return db.session.scalar(
-        select(Remaster).where(Remaster.recording_id == take_id, Remaster.status.in_(ACTIVE_REMASTER))
-    )
-
-
 def latest_remaster(take_id: int) -> Remaster | None:
     """The most recent re-mastering request of ``take_id``."""
     return db.session.scalar(
         select(Remaster).where(Remaster.recording_id == take_id)
         .order_by(Remaster.created_at.desc(), Remaster.id.desc()).limit(1)
     )
-
-
-def original_mime(key: str) -> str:
-    """The MIME type of an original, from the suffix it was stored under (judged by probing)."""
-    return ORIGINAL_MIME.get(key.rpartition(".")[2].lower(), "application/octet-stream")
-
-
-def original_kept_until(row: Recording) -> datetime | None:
-    """When a decided take's original may be deleted (``None`` while undecided)."""
-    if row.decided_at is None or row.decision not in (Decision.APPROVED, Decision.REJECTED):
-        return None
-    return row.decided_at + KEEP_ORIGINALS
-
-
-def original_present(row: Recording) -> bool:
-    """Whether the take's original is still in the store."""
-    return store().exists(row.original_key)
 
 
 def section_choices() -> list[Section]:
@@ -234,8 +181,8 @@ def card(row: Recording) -> TakeCard:
         duration_ms=row.duration_ms, status=row.status.value,
         decision=row.decision.value if row.decision else None, decision_reason=row.decision_reason,
         track_id=row.track_id, error_message=row.error_message, report=report_view(row.report),
-        has_master=row.mastered_key is not None, original_present=original_present(row),
-        original_format=row.original_format, original_kept_until=original_kept_until(row),
+        has_master=row.mastered_key is not None, original_present=originals.present(row),
+        original_format=row.original_format, original_kept_until=originals.kept_until(row),
         remaster=latest_remaster(row.id),
     )
 
@@ -327,138 +274,3 @@ def reject(take_id: int, reason: str, actor: User) -> None:
         db.session.rollback()
         raise
 
-
-# ---- mastering again ----------------------------------------------------------------------
-
-
-def request_remaster(take_id: int, target_lufs: int, room_tone: RoomTone, actor: User) -> Remaster:
-    """Ask for the take to be mastered again from its original (the caller queues the job)."""
-    if not MIN_TARGET_LUFS <= target_lufs <= MAX_TARGET_LUFS:
-        raise ModerationError(gettext("响度目标须在 −23 到 −16 LUFS 之间。"), "target_lufs")
-    row = db.session.get(Recording, take_id)
-    if row is None or row.status is not TakeStatus.DONE or row.decision is not Decision.PENDING:
-        raise NotPending(gettext("只能重新处理等待审核的录音。"))
-    if active_remaster(take_id) is not None:
-        raise ModerationError(gettext("这段录音正在重新处理，请等处理完成。"))
-    job = Remaster(recording_id=take_id, target_lufs=float(target_lufs), room_tone=room_tone,
-                   requested_by_id=actor.id)
-    db.session.add(job)
-    db.session.flush()
-    auth.audit("take_remaster_requested", actor=actor, target=row, target_lufs=target_lufs,
-               room_tone=room_tone.value)
-    db.session.commit()
-    return job
-
-
-def remaster_preset(job: Remaster) -> ingest.Preset:
-    """The house preset with the request's loudness target and room tone."""
-    preset = replace(ingest.house_preset(), target_lufs=job.target_lufs)
-    if job.room_tone is RoomTone.MORE:
-        head_s, tail_s = MORE_ROOM_TONE_S
-        preset = replace(preset, head_room_tone_s=head_s, tail_room_tone_s=tail_s)
-    return preset
-
-
-def run_remaster(job_id: int) -> None:
-    """Claim a queued request, master the original again, and put the result on the take.
-
-    The result replaces the take's master only while the take is still pending (conditional
-    UPDATE); a take decided in the meantime keeps what the librarian heard.
-    """
-    claimed = db.session.execute(
-        update(Remaster).where(Remaster.id == job_id, Remaster.status == RemasterStatus.QUEUED)
-        .values(status=RemasterStatus.PROCESSING, started_at=utcnow())
-    ).rowcount
-    db.session.commit()
-    job = db.session.get(Remaster, job_id)
-    if claimed != 1 or job is None:
-        return
-    try:
-        audio = takes.master_again(job.recording, remaster_preset(job))
-    except ingest.RecorderError as error:
-        _finish_remaster(job, RemasterStatus.FAILED, error=error.message_zh)
-        return
-    except Exception:
-        log.exception("re-mastering request %s failed", job_id)
-        _finish_remaster(job, RemasterStatus.FAILED, error=gettext("重新处理失败，请稍后再试。"))
-        return
-    _apply_remaster(job, audio)
-
-
-def _apply_remaster(job: Remaster, audio: ingest.StoredAudio) -> None:
-    """Replace the pending take's master and report with ``audio``, or mark the job superseded."""
-    applied = db.session.execute(
-        update(Recording)
-        .where(Recording.id == job.recording_id, Recording.decision == Decision.PENDING)
-        .values(mastered_key=audio.key, duration_ms=audio.duration_ms, size_bytes=audio.size_bytes,
-                loudness_lufs=audio.loudness_lufs, true_peak_dbtp=audio.true_peak_dbtp,
-                report=audio.report.to_dict(), processed_at=utcnow())
-    ).rowcount
-    status = RemasterStatus.DONE if applied == 1 else RemasterStatus.SUPERSEDED
-    _finish_remaster(job, status, result_key=audio.key)
-
-
-def _finish_remaster(job: Remaster, status: RemasterStatus, *, error: str | None = None,
-                     result_key: str | None = None) -> None:
-    """Record how a re-mastering request ended."""
-    job.status = status
-    job.error_message = error
-    job.result_key = result_key
-    job.finished_at = utcnow()
-    db.session.commit()
-
-
-def lost_remasters(now: datetime) -> list[int]:
-    """Requests whose job was lost (queued long ago); requests stuck running are failed."""
-    db.session.execute(
-        update(Remaster)
-        .where(Remaster.status == RemasterStatus.PROCESSING, Remaster.started_at < now - REMASTER_STUCK_AFTER)
-        .values(status=RemasterStatus.FAILED, finished_at=now,
-                error_message=gettext("重新处理中断了，请再试一次。"))
-    )
-    db.session.commit()
-    return list(db.session.scalars(
-        select(Remaster.id).where(Remaster.status == RemasterStatus.QUEUED,
-                                  Remaster.created_at < now - REMASTER_LOST_AFTER)
-    ))
-
-
-# ---- originals ----------------------------------------------------------------------------
-
-
-def expired_originals(now: datetime) -> list[str]:
-    """Keys of originals whose every take was decided more than 30 days before ``now``.
-
-    A key (content-addressed: the same upload twice is one file) is kept while any other
-    take needs it — undecided, or decided within the period — or any catalogue row names it.
-    """
-    cutoff = now - KEEP_ORIGINALS
-    other = aliased(Recording)
-    still_needed = exists().where(
-        other.original_key == Recording.original_key,
-        or_(other.decided_at.is_(None), other.decided_at >= cutoff,
-            other.decision.is_(None), other.decision == Decision.PENDING),
-    )
-    key = Recording.original_key
-    in_catalogue = or_(
-        exists().where(Track.audio_key == key),
-        exists().where(or_(Book.cover_key == key, Book.cover_thumb_key == key)),
-    )
-    keys = db.session.scalars(
-        select(key).distinct().where(
-            Recording.decision.in_((Decision.APPROVED, Decision.REJECTED)),
-            Recording.decided_at < cutoff, ~still_needed, ~in_catalogue,
-        )
-    )
-    return [key for key in keys if store().exists(key)]
-
-
-def purge_expired_originals(now: datetime) -> list[str]:
-    """Delete the original files ``expired_originals`` names, auditing each; returns the keys."""
-    keys = expired_originals(now)
-    for key in keys:
-        store().delete(key)
-        auth.audit("original_deleted", target_kind="originals", target_id=key[-64:])
-        log.info("deleted expired original %s", key)
-    db.session.commit()
-    return keys

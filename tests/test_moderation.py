@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from kiosk import catalogue, moderation
+from kiosk import catalogue, moderation, originals
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Book, Decision, Recording, Remaster, RemasterStatus, Track, User, utcnow
 from kiosk.storage import store
@@ -323,12 +323,12 @@ def test_expired_originals_are_those_decided_over_30_days_ago_and_needed_by_no_o
         _decided_take(keys[4], 45, 5)  # two old decisions on one file: expired once
         _decided_take(keys[4], 35, 6)
         db.session.commit()
-        assert sorted(moderation.expired_originals(utcnow())) == sorted([keys[0], keys[4]])
-        assert moderation.expired_originals(utcnow() - timedelta(days=3)) == [keys[4]]  # 32 and 42 days
+        assert sorted(originals.expired_originals(utcnow())) == sorted([keys[0], keys[4]])
+        assert originals.expired_originals(utcnow() - timedelta(days=3)) == [keys[4]]  # 32 and 42 days
 
-        assert sorted(moderation.purge_expired_originals(utcnow())) == sorted([keys[0], keys[4]])
+        assert sorted(originals.purge_expired_originals(utcnow())) == sorted([keys[0], keys[4]])
         assert [store().exists(k) for k in keys] == [False, True, True, True, False]
-        assert moderation.expired_originals(utcnow()) == []  # gone files are not listed again
+        assert originals.expired_originals(utcnow()) == []  # gone files are not listed again
         assert db.session.scalar(select(func.count()).select_from(Recording)) == 7  # rows stay
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "original_deleted")).all()
         assert len(events) == 2

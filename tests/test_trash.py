@@ -11,10 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kiosk import catalogue, catalogue_admin, jobs
+from kiosk import catalogue, covers, jobs
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Book, ChapterUpload, CodeTarget, QrCode, Recording, Track, utcnow
 from kiosk.storage import store
+from kiosk.trash import purge_trash
 from tests.conftest import AuthActions, make_audio
 from tests.factories import gen_book, gen_track
 
@@ -132,7 +133,7 @@ def test_purge_removes_only_what_is_older_than_thirty_days(app: Flask, tones: li
     trash_at(app, Track, old, 31)
     trash_at(app, Track, recent, 29)
     with app.app_context():
-        report = catalogue_admin.purge_trash(utcnow())
+        report = purge_trash(utcnow())
         assert report.track_ids == [old]
         assert report.deleted_keys == [old_key]
         assert db.session.get(Track, old) is None
@@ -149,7 +150,7 @@ def test_purge_keeps_a_file_another_chapter_still_uses(app: Flask, tones: list[P
     key = key_of(app, gone)
     trash_at(app, Track, gone, 40)
     with app.app_context():
-        report = catalogue_admin.purge_trash(utcnow())
+        report = purge_trash(utcnow())
         assert report.track_ids == [gone]
         assert report.deleted_keys == []
         assert store().exists(key)
@@ -163,7 +164,7 @@ def test_purging_a_book_takes_its_chapters_and_cover_but_not_its_code(
     keys = [key_of(app, t) for t in track_ids]
     with app.app_context():
         book = db.session.get(Book, book_id)
-        images = catalogue_admin.covers.renditions(catalogue_admin.covers.generated_cover("木兰辞", "#1d5c8c", 1))
+        images = covers.renditions(covers.generated_cover("木兰辞", "#1d5c8c", 1))
         book.cover_key = store().put_bytes(images.large_jpeg, "covers", "jpg")
         book.cover_thumb_key = store().put_bytes(images.thumb_jpeg, "covers", "jpg")
         cover_keys = [book.cover_key, book.cover_thumb_key]
@@ -171,7 +172,7 @@ def test_purging_a_book_takes_its_chapters_and_cover_but_not_its_code(
         db.session.commit()
     trash_at(app, Book, book_id, 31)
     with app.app_context():
-        report = catalogue_admin.purge_trash(utcnow())
+        report = purge_trash(utcnow())
         assert report.book_ids == [book_id]
         assert sorted(report.track_ids) == sorted(track_ids)
         assert sorted(report.deleted_keys) == sorted(keys + cover_keys)
@@ -185,8 +186,8 @@ def test_a_second_purge_finds_nothing(app: Flask, tones: list[Path]) -> None:
     _book, (track_id,) = make_book(app, tones[2:])
     trash_at(app, Track, track_id, 31)
     with app.app_context():
-        assert catalogue_admin.purge_trash(utcnow()).track_ids == [track_id]
-        again = catalogue_admin.purge_trash(utcnow())
+        assert purge_trash(utcnow()).track_ids == [track_id]
+        again = purge_trash(utcnow())
         assert (again.book_ids, again.track_ids, again.deleted_keys) == ([], [], [])
 
 
@@ -210,7 +211,7 @@ def test_purge_detaches_rows_that_point_at_a_purged_chapter(app: Flask, tones: l
         take_id = take.id
     trash_at(app, Track, track_id, 31)
     with app.app_context():
-        assert catalogue_admin.purge_trash(utcnow()).track_ids == [track_id]
+        assert purge_trash(utcnow()).track_ids == [track_id]
         assert db.session.get(Recording, take_id).track_id is None  # the take's history stays
         assert db.session.get(QrCode, code).track_id is None
 
@@ -230,11 +231,11 @@ def test_originals_of_finished_uploads_go_after_the_trash_period(
         upload = db.session.scalar(select(ChapterUpload))
         original, audio = upload.original_key, upload.track.audio_key
         assert store().exists(original)
-        report = catalogue_admin.purge_trash(utcnow())
+        report = purge_trash(utcnow())
         assert report.deleted_keys == []  # still within the period
         upload.finished_at = utcnow() - timedelta(days=31)
         db.session.commit()
-        report = catalogue_admin.purge_trash(utcnow())
+        report = purge_trash(utcnow())
         assert report.deleted_keys == [original]
         assert not store().exists(original)
         assert store().exists(audio)

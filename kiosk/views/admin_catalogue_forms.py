@@ -15,7 +15,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
-from ..catalogue_admin import CatalogueError, check_colour
+from ..catalogue_admin import check_colour
+from ..catalogue_edits import CatalogueError
 
 
 def _strip(value: Any) -> Any:

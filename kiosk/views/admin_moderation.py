@@ -11,8 +11,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import auth, ingest, jobs, moderation, streaming
+from .. import auth, ingest, jobs, moderation, originals, streaming
 from ..models import Recording, RoomTone, User
+from ..remaster import request_remaster
 from ..storage import store
 from .admin_moderation_forms import (
     ApproveIntoBookForm,
@@ -72,7 +73,7 @@ def queue() -> str:
         pending=[moderation.card(row) for row in moderation.pending_takes()],
         failed=[moderation.card(row) for row in moderation.failed_takes()],
         decided=[moderation.card(row) for row in moderation.decided_takes()],
-        keep_days=moderation.KEEP_ORIGINALS.days,
+        keep_days=originals.KEEP_ORIGINALS.days,
     )
 
 
@@ -164,7 +165,7 @@ def remaster(take_id: int) -> Response:
     if not form.validate():
         return _take_page(row, forms, status=422)
     try:
-        job = moderation.request_remaster(take_id, form.target_lufs.data, RoomTone(form.room_tone.data), _actor())
+        job = request_remaster(take_id, form.target_lufs.data, RoomTone(form.room_tone.data), _actor())
     except moderation.ModerationError as error:
         return _refused(row, forms, "remaster", error)
     jobs.enqueue_remaster(job.id)
@@ -187,7 +188,7 @@ def original_audio(take_id: int) -> Response:
     row = _take_or_404(take_id)
     if not store().exists(row.original_key):
         abort(404)
-    mime = moderation.original_mime(row.original_key)
+    mime = originals.mime(row.original_key)
     return _private(streaming.send_media(request, store().path(row.original_key), mime))
 
 

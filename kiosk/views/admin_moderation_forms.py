@@ -10,7 +10,8 @@ from wtforms import IntegerField, RadioField, SelectField, StringField, TextArea
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..models import Book, RoomTone, Section
-from ..moderation import MAX_REASON_CHARS, MAX_TARGET_LUFS, MIN_TARGET_LUFS
+from ..moderation import MAX_REASON_CHARS
+from ..remaster import MAX_TARGET_LUFS, MIN_TARGET_LUFS
 
 try:  # WTForms 3.3 names its choices (and their <optgroup>); older versions take tuples
     from wtforms.fields.choices import SelectChoice
