@@ -8,13 +8,13 @@ of the chapter it replaces, in one commit.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask_babel import gettext
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
-from . import auth, ingest
+from . import auth, ingest, takes
 from .catalogue_admin import live_tracks
 from .catalogue_edits import CatalogueError
 from .extensions import db
@@ -23,19 +23,16 @@ from .storage import store
 
 log = logging.getLogger(__name__)
 
-ORIGINAL_SUFFIXES = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg": "ogg", "mov": "m4a",
-                     "matroska": "webm", "webm": "webm", "aac": "aac", "aiff": "aiff"}
+# Mastering one file takes minutes at most (90 minutes of audio ≈ 1 minute here), so a
+# claim this old belongs to a worker that died; a queued upload this old lost its job.
+STALE_AFTER = timedelta(minutes=15)
+LOST_AFTER = timedelta(minutes=2)
 
 
 def upload_refusal(error: ingest.RecorderError) -> CatalogueError:
-    """Why an uploaded recording is refused, in words and an HTTP status."""
-    refusals = {
-        "not_audio": (415, gettext("这不是可以识别的音频文件。请上传 WAV、FLAC、MP3、M4A、OGG 或 WebM 录音。")),
-        "too_large": (413, gettext("文件太大了，最大 300 MB。")),
-        "too_long": (422, gettext("录音太长了，最长 90 分钟。")),
-    }
-    status, message = refusals.get(error.code, (422, error.message_zh))
-    return CatalogueError(message, "audio", status)
+    """Why an uploaded recording is refused, in words and an HTTP status (as at the booth)."""
+    refusal = takes.refusal_for(error)
+    return CatalogueError(refusal.message, "audio", refusal.status)
 
 
 def queue_upload(
@@ -54,7 +51,7 @@ def queue_upload(
         raise upload_refusal(error) from error
     if probed.duration_s is not None and probed.duration_s > ingest.house_preset().max_duration_s:
         raise CatalogueError(gettext("录音太长了，最长 90 分钟。"), "audio")
-    key = store().adopt(source, "originals", ORIGINAL_SUFFIXES.get(probed.demuxer, "bin"))
+    key = store().adopt(source, "originals", takes.ORIGINAL_SUFFIXES.get(probed.demuxer, "bin"))
     upload = ChapterUpload(
         book=book, replace_track_id=replace.id if replace else None, user_id=actor.id,
         title=title, reader_name=reader_name, keep_as_is=keep_as_is, original_key=key,
@@ -78,15 +75,31 @@ def pending_uploads(book: Book) -> list[ChapterUpload]:
     ))
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Queued, or processing by a worker that has been silent past ``STALE_AFTER`` (it died)."""
+    return or_(
+        ChapterUpload.status == TakeStatus.QUEUED,
+        (ChapterUpload.status == TakeStatus.PROCESSING) & (ChapterUpload.heartbeat_at < now - STALE_AFTER),
+    )
+
+
 def _claim_upload(upload_id: int) -> bool:
-    """Mark a queued upload as being processed; only one worker wins."""
+    """Mark an upload as being processed; only one worker wins."""
+    now = utcnow()
     claimed = db.session.execute(
         update(ChapterUpload)
-        .where(ChapterUpload.id == upload_id, ChapterUpload.status == TakeStatus.QUEUED)
-        .values(status=TakeStatus.PROCESSING)
+        .where(ChapterUpload.id == upload_id, _claimable(now))
+        .values(status=TakeStatus.PROCESSING, heartbeat_at=now)
     ).rowcount
     db.session.commit()
     return claimed == 1
+
+
+def lost_uploads(now: datetime) -> list[int]:
+    """Uploads no live worker is on: queued a while ago (job lost) or abandoned mid-way."""
+    return list(db.session.scalars(
+        select(ChapterUpload.id).where(_claimable(now), ChapterUpload.created_at < now - LOST_AFTER)
+    ))
 
 
 def _keep_refused_note(level: ingest.SourceLevel) -> str:

@@ -12,9 +12,10 @@ import logging
 import re
 import secrets
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select, update
 
 from . import importer
 from .extensions import db
@@ -80,13 +81,45 @@ def _sources(batch: ImportBatch) -> list[importer.Source]:
     ]
 
 
+# A batch reports progress after every file (a file takes minutes at most): a batch silent
+# this long lost its worker. A queued batch this old lost its job.
+STALE_AFTER = timedelta(minutes=15)
+LOST_AFTER = timedelta(minutes=2)
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        ImportBatch.status == ImportStatus.QUEUED,
+        (ImportBatch.status == ImportStatus.PROCESSING) & (ImportBatch.heartbeat_at < now - STALE_AFTER),
+    )
+
+
+def _claim(batch_id: int) -> bool:
+    """Take a batch for this worker; only one wins (a re-run skips what is already imported)."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch_id, _claimable(now))
+        .values(status=ImportStatus.PROCESSING, heartbeat_at=now)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def lost_batches(now: datetime) -> list[int]:
+    """Batches no live worker is on: queued a while ago, or abandoned mid-way."""
+    return list(db.session.scalars(
+        select(ImportBatch.id).where(_claimable(now), ImportBatch.created_at < now - LOST_AFTER)
+    ))
+
+
 def run(batch_id: int) -> None:
     """Import a queued batch and store its report (the worker's job)."""
-    batch = db.session.get(ImportBatch, batch_id)
-    if batch is None or batch.status == ImportStatus.DONE:
+    if not _claim(batch_id):
         return
-    batch.status = ImportStatus.PROCESSING
-    db.session.commit()
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None:
+        return
     actor = db.session.get(User, batch.created_by) if batch.created_by else None
     try:
         report = importer.import_sources(
@@ -105,6 +138,7 @@ def _progress(batch_id: int, done: int) -> None:
     batch = db.session.get(ImportBatch, batch_id)
     if batch is not None:
         batch.done_files = done
+        batch.heartbeat_at = utcnow()
         db.session.commit()
 
 

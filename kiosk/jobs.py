@@ -202,3 +202,20 @@ def _purge_trash() -> None:
     report = trash.purge_trash(utcnow())
     log.info("trash purge: %d books, %d tracks, %d files", len(report.book_ids),
              len(report.track_ids), len(report.deleted_keys))
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def sweep_lost_uploads_and_imports() -> None:
+    """Queue again librarians' uploads and imports whose job was lost or whose worker died."""
+    _in_app(_requeue_uploads_and_imports)
+
+
+def _requeue_uploads_and_imports() -> None:
+    from . import chapter_uploads, import_batches
+    from .models import utcnow
+
+    now = utcnow()
+    for upload_id in chapter_uploads.lost_uploads(now):
+        master_chapter_upload(upload_id)
+    for batch_id in import_batches.lost_batches(now):
+        import_batch(batch_id)

@@ -39,6 +39,7 @@ class ChapterUpload(db.Model):
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set when claimed
 
     book: Mapped[Book] = relationship()
     track: Mapped[Track | None] = relationship(foreign_keys=[track_id])
