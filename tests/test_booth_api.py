@@ -162,3 +162,12 @@ def test_booth_screen_lists_texts(app: Flask, client: FlaskClient) -> None:
         db.session.commit()
     page = client.get("/booth").get_data(as_text=True)
     assert "春晓" in page and "自由朗读" in page and "booth.js" in page
+
+
+def test_hours_of_silence_from_a_few_kilobytes_are_refused_as_too_long(client: FlaskClient, tmp_path: Path) -> None:
+    """A tiny FLAC that decodes to two hours: refused from its content, quickly, with a reason."""
+    bomb = make_audio(tmp_path / "bomb.flac", seconds=2 * 3600, source="anullsrc=r=8000:cl=mono")
+    assert bomb.stat().st_size < 2_000_000
+    response = post_take(client, bomb)
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "too_long"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from mutagen.mp3 import MP3
 
 from kiosk.extensions import db
@@ -25,7 +25,9 @@ def test_init_is_safe_to_run_twice(app: Flask, runner: FlaskCliRunner) -> None:
 
 
 @pytest.mark.slow
-def test_demo_makes_real_playable_audio_and_is_safe_to_run_twice(app: Flask, runner: FlaskCliRunner) -> None:
+def test_demo_makes_real_playable_audio_and_is_safe_to_run_twice(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     second = runner.invoke(args=["demo"])
@@ -42,6 +44,23 @@ def test_demo_makes_real_playable_audio_and_is_safe_to_run_twice(app: Flask, run
             assert audio.info.length > 15  # tens of seconds of real audio
             assert abs(audio.info.length * 1000 - track.duration_ms) < 500
             assert track.loudness_lufs is not None and abs(track.loudness_lufs + 18) < 1
+    assert_every_page_renders_and_matches_the_api(client)
+
+
+def assert_every_page_renders_and_matches_the_api(client: FlaskClient) -> None:
+    """Walk the demo as a visitor would: every section, book and chapter page, and its audio."""
+    for section in client.get("/api/v1/sections").get_json()["sections"]:
+        section_page = client.get(section["url"]).get_data(as_text=True)
+        assert section["name"] in section_page
+        for book in client.get(f"/api/v1/sections/{section['slug']}").get_json()["books"]:
+            assert book["title"] in section_page
+            book_page = client.get(book["url"])
+            assert book_page.status_code == 200
+            for track in client.get(f"/api/v1/books/{book['id']}").get_json()["book"]["tracks"]:
+                assert track["title"] in book_page.get_data(as_text=True)
+                player = client.get(track["url"]).get_data(as_text=True)
+                assert track["audio_url"] in player
+                assert client.get(track["audio_url"], headers={"Range": "bytes=0-1"}).status_code == 206
 
 
 def test_console_script_is_installed_and_lists_the_contract_commands() -> None:
