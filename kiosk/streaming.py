@@ -294,14 +294,10 @@ class MediaFastPath:
         The very statements ``published_media`` runs (built once in catalogue.py): a
         session and an app context around them cost 0.19 ms, a pooled connection 0.06 ms.
         """
-        from .catalogue import _VISIBLE_AUDIO_MIME, _VISIBLE_COVER  # imported late: catalogue loads the models
+        from .catalogue import published_media_on  # imported late: catalogue loads the models
 
         with self.engine.connect() as connection:
-            audio = connection.execute(_VISIBLE_AUDIO_MIME, {"key": key}).scalar()
-            if audio is not None:
-                return str(audio)
-            cover = connection.execute(_VISIBLE_COVER, {"key": key}).scalar()
-        return "image/jpeg" if cover is not None else None
+            return published_media_on(connection, key)
 
     @property
     def engine(self) -> Engine:

@@ -168,3 +168,19 @@ def test_every_section_has_a_printed_code(app: Flask) -> None:
     with app.app_context():
         sections = db.session.scalars(db.select(Section)).all()
         assert all(catalogue.primary_code(CodeTarget.SECTION, s.id) for s in sections)
+
+
+def test_big_sections_are_paged_and_stay_small(app: Flask, client: FlaskClient, sample_mp3: Path) -> None:
+    with app.app_context():
+        for n in range(60):
+            gen_track(gen_book(f"书{n:02d}"), sample_mp3)
+    first = client.get("/sections/jingdian-songdu").get_data(as_text=True)
+    second = client.get("/sections/jingdian-songdu?page=2").get_data(as_text=True)
+    assert first.count('class="book"') == 48 and second.count('class="book"') == 12
+    assert 'rel="next"' in first and 'rel="prev"' in second and 'rel="next"' not in second
+    assert "第 1 / 2 页" in first
+    for odd in ("?page=0", "?page=-3", "?page=abc", "?page=99999999999999999999"):
+        assert client.get("/sections/jingdian-songdu" + odd).status_code == 200
+    api = client.get("/api/v1/sections/jingdian-songdu?page=2").get_json()
+    assert (api["page"], api["pages"], api["total_books"], len(api["books"])) == (2, 2, 60, 12)
+    assert api["section"]["book_count"] == 60

@@ -60,11 +60,17 @@ def sections() -> Response:
 @bp.get("/api/v1/sections/<slug>")
 def section(slug: str) -> Response:
     """One section and its published books."""
-    found = catalogue.section(slug)
+    found = catalogue.section(slug, page=request.args.get("page", 1, type=int))
     if found is None:
         abort(404)
-    card, books = found
-    return jsonify(section=_section_json(card), books=[_book_json(b) for b in books])
+    card, page = found
+    return jsonify(
+        section=_section_json(card),
+        books=[_book_json(b) for b in page.books],
+        page=page.number,
+        pages=page.pages,
+        total_books=page.total,
+    )
 
 
 @bp.get("/api/v1/books/<id:book_id>")

@@ -32,11 +32,11 @@ def favicon() -> Response:
 @bp.get("/sections/<slug>")
 def section(slug: str) -> str:
     """A section's books, in pinyin order."""
-    found = catalogue.section(slug)
+    found = catalogue.section(slug, page=request.args.get("page", 1, type=int))
     if found is None:
         abort(404)
-    card, books = found
-    return render_template("visitor/section.html", section=card, books=books)
+    card, page = found
+    return render_template("visitor/section.html", section=card, books=page.books, page=page)
 
 
 @bp.get("/books/<id:book_id>")
