@@ -74,7 +74,8 @@ class Book(db.Model):
     cover_key: Mapped[str | None] = mapped_column(String(128))
     cover_thumb_key: Mapped[str | None] = mapped_column(String(128))
     published: Mapped[bool] = mapped_column(Boolean, default=True)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)  # in the trash
+    # In the trash since (no index: nearly every row is NULL, and SQLite would pick it over book_id)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -104,7 +105,8 @@ class Track(db.Model):
     true_peak_dbtp: Mapped[float | None] = mapped_column(Float)
     source_sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # bulk import: the file it came from
     published: Mapped[bool] = mapped_column(Boolean, default=True)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)  # in the trash
+    # In the trash since (no index: nearly every row is NULL, and SQLite would pick it over book_id)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     book: Mapped[Book] = relationship(back_populates="tracks")

@@ -18,12 +18,11 @@ depends_on = None
 def upgrade() -> None:
     for table in ("books", "tracks"):
         with op.batch_alter_table(table) as batch_op:
+            # No index: nearly every row is NULL, and SQLite's planner would prefer it to book_id.
             batch_op.add_column(sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
-            batch_op.create_index(batch_op.f(f"ix_{table}_deleted_at"), ["deleted_at"], unique=False)
 
 
 def downgrade() -> None:
     for table in ("books", "tracks"):
         with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_index(batch_op.f(f"ix_{table}_deleted_at"))
             batch_op.drop_column("deleted_at")
