@@ -208,7 +208,8 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
     return "\n\n".join([
         f"Run {today()} with `python bench/bench_catalogue.py`. {library['books']:,} published books over the nine "
         f"sections and {library['tracks']:,} chapters (bulk inserts, {build_s:.0f} s), SQLite, `kiosk serve` "
-        f"(gunicorn, gevent workers, one per core) on 127.0.0.1; `wrk -t1 -c{args.connections} -d{args.duration}s` "
+        f"(gunicorn, gevent workers, one per two cores) on 127.0.0.1; "
+        f"`wrk -t1 -c{args.connections} -d{args.duration}s` "
         "per URL. \"Same bytes static\": the response body saved as a published file and fetched from the same "
         "server at `/media/<key>`.",
         table,

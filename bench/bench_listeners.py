@@ -276,7 +276,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--hold", type=float, default=30.0, help="seconds each listener listens (default 30)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds per server; the table gives medians")
     parser.add_argument("--idle-pages-s", type=float, default=5.0, help="seconds of page views at rest")
-    parser.add_argument("--workers", type=int, default=None, help="kiosk serve --workers (default: per core)")
+    parser.add_argument("--workers", type=int, default=None, help="kiosk serve --workers (default: one per two cores)")
     parser.add_argument("--wait-quiet", type=float, default=60, help="wait up to N s for an idle machine")
     parser.add_argument("--no-baseline", action="store_true", help="skip the nginx reference run")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave results.md alone")

@@ -50,6 +50,7 @@ from bench.common import (
     wait_for_quiet,
     write_section,
 )
+from kiosk.server import default_workers
 
 HEADING = "Streaming (range requests)"
 FILE_BYTES = 30 * 1024 * 1024
@@ -119,7 +120,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64, help="wrk connections for ranges (default 64)")
     parser.add_argument("--full-connections", type=int, default=4, help="connections for full-file runs")
     parser.add_argument("--probes", type=int, default=300, help="bytes=0-1 probes for time to first byte")
-    parser.add_argument("--workers", type=int, default=None, help="kiosk serve --workers (default: per core)")
+    parser.add_argument("--workers", type=int, default=None, help="kiosk serve --workers (default: one per two cores)")
     parser.add_argument(
         "--wait-quiet",
         type=float,
@@ -373,7 +374,7 @@ def caveat(kiosk: Figures) -> str:
 
 def report(table_md: str, kiosk: Figures, base_name: str, machine: dict[str, str], args: argparse.Namespace) -> str:
     """The results.md section: date, protocol, table, verdict, caveats, machine."""
-    workers = args.workers or os.cpu_count()
+    workers = args.workers or default_workers()
     return "\n\n".join(
         [
             f"Run {today()} with `python bench/bench_streaming.py`. One 30 MiB file of "

@@ -48,7 +48,9 @@ def demo_command() -> None:
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for phones on the LAN)."
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
+@click.option(
+    "--workers", default=None, type=click.IntRange(1, 64), help="Worker processes (default: one per two cores)."
+)
 @click.option("--demo", "with_demo", is_flag=True, help="Load the demo library first.")
 @click.option("--no-worker", is_flag=True, help="Do not start a background worker (one runs elsewhere).")
 @with_appcontext
