@@ -17,10 +17,8 @@ import argparse
 import http.client
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,15 +31,14 @@ from bench.common import (
     ServerProcess,
     WrkResult,
     free_port,
-    interrupt_as_exit,
     machine_description,
     machine_markdown,
     markdown_table,
+    run_and_record,
     run_wrk,
     today,
     wait_for_http,
     wait_for_quiet,
-    write_section,
 )
 
 HEADING = "Catalogue pages"
@@ -219,22 +216,9 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
 
 
 def main() -> None:
-    """Run, print, record; nothing outlives it."""
+    """Run, print and record; servers, load tool and temp files never outlive it."""
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-catalogue-"))
-    try:
-        with interrupt_as_exit():
-            section = run(args, workdir)
-        print("\n" + section)
-        if not args.no_write:
-            write_section(HEADING, section)
-    except KeyboardInterrupt:
-        sys.exit("interrupted: servers stopped")
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    run_and_record("catalogue", HEADING, args, run)
 
 
 if __name__ == "__main__":

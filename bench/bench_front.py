@@ -18,10 +18,8 @@ Prints a table and writes it to bench/results.md under "Behind nginx".
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,7 +31,6 @@ from bench.bench_streaming import measure_ranges as wrk_ranges
 from bench.common import (
     WrkResult,
     free_port,
-    interrupt_as_exit,
     machine_description,
     machine_markdown,
     markdown_table,
@@ -41,10 +38,10 @@ from bench.common import (
     nginx_server,
     nginx_with_conf,
     render_deploy_nginx,
+    run_and_record,
     today,
     wait_for_http,
     wait_for_quiet,
-    write_section,
 )
 
 HEADING = "Behind nginx"
@@ -201,24 +198,11 @@ def report(figures: dict[str, list[tuple[WrkResult, float, float]]], machine: di
 
 
 def main() -> None:
-    """Run, print, record; nothing outlives it."""
+    """Run, print and record; servers, load tool and temp files never outlive it."""
     args = parse_args()
     if not nginx_available():
         sys.exit("nginx is not installed (/usr/sbin/nginx): nothing to compare")
-    workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-front-"))
-    try:
-        with interrupt_as_exit():
-            section = run(args, workdir)
-        print("\n" + section)
-        if not args.no_write:
-            write_section(HEADING, section)
-    except KeyboardInterrupt:
-        sys.exit("interrupted: servers stopped")
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    run_and_record("front", HEADING, args, run)
 
 
 if __name__ == "__main__":

@@ -22,12 +22,10 @@ import argparse
 import contextlib
 import http.client
 import json
-import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,16 +38,15 @@ from bench.bench_streaming import FILE_BYTES, baseline_target, kiosk_target, pre
 from bench.common import (
     LOOPBACK,
     group_cpu_s,
-    interrupt_as_exit,
     machine_busy_s,
     machine_description,
     machine_markdown,
     markdown_table,
     nginx_available,
+    run_and_record,
     today,
     wait_for_http,
     wait_for_quiet,
-    write_section,
 )
 from bench.memory import ServerMemory
 
@@ -302,20 +299,7 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
 def main() -> None:
     """Run, print and record; servers, load tool and temp files never outlive it."""
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-listeners-"))
-    try:
-        with interrupt_as_exit():
-            section = run(args, workdir)
-        if not args.no_write:
-            write_section(HEADING, section)
-            print(f"written to {Path(__file__).resolve().parent / 'results.md'}")
-    except KeyboardInterrupt:
-        sys.exit("interrupted: servers stopped")
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    run_and_record("listeners", HEADING, args, run)
 
 
 if __name__ == "__main__":

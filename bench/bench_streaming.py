@@ -20,7 +20,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ from bench.common import (
     children_cpu_s,
     free_port,
     group_cpu_s,
-    interrupt_as_exit,
     machine_busy_s,
     machine_description,
     machine_markdown,
@@ -44,11 +42,11 @@ from bench.common import (
     nginx_available,
     nginx_server,
     python_file_server,
+    run_and_record,
     run_wrk,
     today,
     wait_for_http,
     wait_for_quiet,
-    write_section,
 )
 from kiosk.server import default_workers
 
@@ -408,22 +406,9 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
 
 
 def main() -> None:
-    """Run, print, and record the benchmark; servers and temp files never outlive it."""
+    """Run, print and record; servers, load tool and temp files never outlive it."""
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="kiosk-bench-streaming-"))
-    try:
-        with interrupt_as_exit():
-            section = run(args, workdir)
-        if not args.no_write:
-            write_section(HEADING, section)
-            print(f"written to {Path(__file__).resolve().parent / 'results.md'}")
-    except KeyboardInterrupt:
-        sys.exit("interrupted: servers stopped")
-    finally:
-        if args.keep:
-            print(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    run_and_record("streaming", HEADING, args, run)
 
 
 if __name__ == "__main__":

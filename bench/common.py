@@ -12,6 +12,7 @@ range-capable static file server on Python's ``http.server``::
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import http.server
@@ -26,8 +27,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -567,3 +569,27 @@ def nginx_with_conf(conf: Path, workdir: Path) -> ServerProcess:
     """nginx in the foreground with a rendered configuration (see ``render_deploy_nginx``)."""
     argv = [NGINX, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "error.log"), "-g", "daemon off;"]
     return ServerProcess("nginx (deploy/nginx.conf)", argv, log_path=workdir / "stdout.log")
+
+
+def run_and_record(
+    name: str, heading: str, args: argparse.Namespace, run: Callable[[argparse.Namespace, Path], str]
+) -> None:
+    """Run a benchmark in a fresh temporary directory, print its section and record it in results.md.
+
+    Servers, the load tool and the temporary files never outlive it, also on Ctrl+C or SIGTERM.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"kiosk-bench-{name}-"))
+    try:
+        with interrupt_as_exit():
+            section = run(args, workdir)
+        print("\n" + section)
+        if not args.no_write:
+            write_section(heading, section)
+            print(f"written to {RESULTS_PATH}")
+    except KeyboardInterrupt:
+        sys.exit("interrupted: servers stopped")
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
