@@ -1,7 +1,7 @@
 """The console's shell (navigation, dashboard) and its account pages: users and the audit log.
 
-Other console areas plug in with ``add_console_area(app, endpoint, label, ...)`` from the
-factory: the navigation and the dashboard then show them to the users allowed to enter.
+Other console areas plug in through ``kiosk.console`` (``add_area``, ``add_action_labels``):
+the navigation and the dashboard then show them to the users allowed to enter.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from flask import (
     Flask,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import auth
+from .. import auth, console
 from ..extensions import db
 from ..models import AuditEvent, Book, Reader, Role, Section, Track, User
 from .auth_forms import ActiveForm, RoleForm, UserCreateForm
@@ -35,53 +34,6 @@ from .auth_forms import ActiveForm, RoleForm, UserCreateForm
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 AUDIT_PAGE_SIZE = 50
-AREAS_KEY = "kiosk_console_areas"
-
-# How the audit log names actions; later areas add theirs (unknown actions show as recorded).
-ACTION_LABELS: dict[str, Any] = {
-    "login": _l("登录"),
-    "logout": _l("退出登录"),
-    "login_failed": _l("登录失败"),
-    "login_refused": _l("登录被限制"),
-    "password_changed": _l("修改密码"),
-    "user_created": _l("创建账号"),
-    "user_deactivated": _l("停用账号"),
-    "user_activated": _l("启用账号"),
-    "role_changed": _l("修改角色"),
-}
-
-
-@dataclass(frozen=True)
-class ConsoleArea:
-    """One entry of the console's navigation and dashboard."""
-
-    endpoint: str
-    label: Any
-    description: Any = ""
-    admin_only: bool = False
-
-
-def add_console_area(
-    app: Flask, endpoint: str, label: Any, description: Any = "", *, admin_only: bool = False
-) -> None:
-    """Show ``endpoint`` in the console's navigation (labels: lazy_gettext strings)."""
-    app.extensions.setdefault(AREAS_KEY, []).append(
-        ConsoleArea(endpoint, label, description, admin_only)
-    )
-
-
-def visible_areas() -> list[ConsoleArea]:
-    """The areas that exist in this app and that the current user may enter."""
-    areas = current_app.extensions.get(AREAS_KEY, [])
-    is_admin = current_user.is_authenticated and current_user.is_admin
-    shown = [
-        area for area in areas
-        if area.endpoint in current_app.view_functions and (is_admin or not area.admin_only)
-    ]
-    # The dashboard first, the admins' own pages last, the rest in the order they were added.
-    return sorted(shown, key=lambda area: (area.endpoint != "admin.dashboard", area.admin_only))
-
-
 @dataclass(frozen=True)
 class AuditRow:
     """One audit event, ready to show."""
@@ -106,7 +58,7 @@ def _catalogue_counts() -> dict[str, int]:
 @auth.librarian_required
 def dashboard() -> str:
     """The console's front page: what the library holds and where to go next."""
-    areas = [area for area in visible_areas() if area.endpoint != "admin.dashboard"]
+    areas = [area for area in console.visible_areas() if area.endpoint != "admin.dashboard"]
     return render_template("admin/dashboard.html", counts=_catalogue_counts(), areas=areas)
 
 
@@ -202,7 +154,7 @@ def _audit_row(event: AuditEvent) -> AuditRow:
     return AuditRow(
         at=format_datetime(event.at, "yyyy-MM-dd HH:mm:ss"),
         who=event.user.username if event.user else "—",
-        action=str(ACTION_LABELS.get(event.action, event.action)),
+        action=console.action_label(event.action),
         target=target.strip(),
         detail=detail,
     )
@@ -222,9 +174,8 @@ def audit() -> str:
 def init_app(app: Flask) -> None:
     """Register the console blueprint, its navigation, and the areas it provides itself."""
     app.register_blueprint(bp)
-    app.context_processor(lambda: {"console_areas": visible_areas})
-    add_console_area(app, "admin.dashboard", _l("概览"))
-    add_console_area(
-        app, "admin.users", _l("账号"), _l("添加馆员、停用账号、分配角色"), admin_only=True
-    )
-    add_console_area(app, "admin.audit", _l("审计日志"), _l("谁在何时做了什么"), admin_only=True)
+    app.context_processor(lambda: {"console_areas": console.visible_areas})
+    console.add_action_labels(app, {})
+    console.add_area(app, "admin.dashboard", _l("概览"))
+    console.add_area(app, "admin.users", _l("账号"), _l("添加馆员、停用账号、分配角色"), admin_only=True)
+    console.add_area(app, "admin.audit", _l("审计日志"), _l("谁在何时做了什么"), admin_only=True)

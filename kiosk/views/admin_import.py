@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import MultipleFileField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from .. import auth, import_batches, importer, jobs
+from .. import auth, console, import_batches, importer, jobs
 from ..extensions import db
 from ..models import ImportBatch, ImportStatus, Section, User
 
@@ -110,9 +110,6 @@ def batch(batch_id: int) -> str:
 
 def init_app(app: Flask) -> None:
     """Register the blueprint and show it in the console's navigation."""
-    from . import admin
-
     app.register_blueprint(bp)
-    admin.ACTION_LABELS.setdefault("import_queued", _l("上传导入"))
-    admin.ACTION_LABELS.setdefault("book_imported", _l("导入图书"))
-    admin.add_console_area(app, "admin_import.form", _l("批量导入"), _l("上传音频文件，按标签归入图书"))
+    console.add_action_labels(app, {"import_queued": _l("上传导入"), "book_imported": _l("导入图书")})
+    console.add_area(app, "admin_import.form", _l("批量导入"), _l("上传音频文件，按标签归入图书"))

@@ -11,7 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import auth, ingest, jobs, moderation, originals, streaming
+from .. import auth, console, ingest, jobs, moderation, originals, streaming
 from ..models import Recording, RoomTone, User
 from ..remaster import request_remaster
 from ..storage import store
@@ -200,12 +200,9 @@ def _private(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the blueprint and show the queue in the console's navigation."""
-    from . import admin
-
     app.register_blueprint(bp)
-    for action, label in (
-        ("take_approved", _l("采用录音")), ("take_rejected", _l("退回录音")),
-        ("take_remaster_requested", _l("重新处理录音")), ("original_deleted", _l("删除到期的原始录音")),
-    ):
-        admin.ACTION_LABELS.setdefault(action, label)
-    admin.add_console_area(app, "admin_moderation.queue", _l("审核录音"), _l("录音亭的新录音：试听、采用或退回"))
+    console.add_action_labels(app, {
+        "take_approved": _l("采用录音"), "take_rejected": _l("退回录音"),
+        "take_remaster_requested": _l("重新处理录音"), "original_deleted": _l("删除到期的原始录音"),
+    })
+    console.add_area(app, "admin_moderation.queue", _l("审核录音"), _l("录音亭的新录音：试听、采用或退回"))

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from .. import auth, stats
+from .. import auth, console, stats
 from ..stats_charts import Bar, Series, bar_chart, daily_chart
 
 bp = auth.protect_blueprint(Blueprint("admin_stats", __name__, url_prefix="/admin"))
@@ -135,7 +135,5 @@ def sections_csv() -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the blueprint and show it in the console's navigation."""
-    from . import admin
-
     app.register_blueprint(bp)
-    admin.add_console_area(app, "admin_stats.page", _l("统计"), _l("扫码、播放和收听时长，可导出 CSV"))
+    console.add_area(app, "admin_stats.page", _l("统计"), _l("扫码、播放和收听时长，可导出 CSV"))

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from .. import auth, code_register, qr, wall
+from .. import auth, code_register, console, qr, wall
 from ..extensions import db
 from ..models import QrCode, User
 
@@ -112,13 +112,11 @@ def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the blueprint and show it in the console's navigation."""
-    from . import admin
-
     app.register_blueprint(bp)
-    admin.ACTION_LABELS.setdefault("qr_repointed", _l("改指二维码"))
-    admin.add_console_area(
+    console.add_action_labels(app, {"qr_repointed": _l("改指二维码")})
+    console.add_area(
         app, "admin_wall.codes", _l("二维码"), _l("印出的每个码：指向哪里、扫了多少次")
     )
-    admin.add_console_area(
+    console.add_area(
         app, "admin_wall.print_wall", _l("打印有声墙"), _l("A4 卡片，每页一张")
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from ... import console
 from .base import bp
 
 ACTION_LABELS = {
@@ -36,12 +37,10 @@ ACTION_LABELS = {
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, name its audit actions, and add its areas to the console."""
-    from .. import admin
     from . import books, chapters, readers, sections, texts, trash  # noqa: F401 - attach their views to bp
 
     app.register_blueprint(bp)
-    for action, label in ACTION_LABELS.items():
-        admin.ACTION_LABELS.setdefault(action, label)
+    console.add_action_labels(app, ACTION_LABELS)
     areas = (
         ("sections", _l("分区"), _l("有声墙上的九个分区：名称、顺序、颜色、显示")),
         ("books", _l("图书"), _l("图书、封面、章节与录音")),
@@ -49,6 +48,6 @@ def init_app(app: Flask) -> None:
         ("texts", _l("朗读文本"), _l("录音亭提词器上的文本")),
     )
     for endpoint, label, description in areas:
-        admin.add_console_area(app, f"admin_catalogue.{endpoint}", label, description)
-    admin.add_console_area(app, "admin_catalogue.trash", _l("回收站"),
+        console.add_area(app, f"admin_catalogue.{endpoint}", label, description)
+    console.add_area(app, "admin_catalogue.trash", _l("回收站"),
                            _l("30 天内删除的图书和章节，可以恢复"), admin_only=True)
