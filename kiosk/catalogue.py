@@ -110,12 +110,13 @@ class BookDetail:
 
 @dataclass(frozen=True)
 class TrackDetail:
-    """The player page: a chapter, its book, and its neighbours."""
+    """The player page: a chapter, its book, its neighbours and all its book's chapters."""
 
     track: TrackView
     book: BookSummary
     previous_id: int | None
     next_id: int | None
+    chapters: list[TrackView] = field(default_factory=list)
 
 
 # ---- queries -------------------------------------------------------------------------
@@ -174,16 +175,38 @@ def book(book_id: int) -> BookDetail | None:
 def track(track_id: int) -> TrackDetail | None:
     """A published chapter with its book and neighbouring chapters, or ``None``."""
     found = db.session.get(Track, track_id)
-    if found is None or not track_is_visible(found) or _published_book(found.book_id) is None:
+    if found is None or not track_is_visible(found):
         return None
-    siblings = [t for t in found.book.tracks if track_is_visible(t)]
+    book_row = _published_book(found.book_id)
+    if book_row is None:
+        return None
+    siblings = [t for t in book_row.tracks if track_is_visible(t)]
     index = siblings.index(found)
     return TrackDetail(
         track=_track_view(found),
-        book=_summaries([found.book])[0],
+        book=_summaries([book_row])[0],
         previous_id=siblings[index - 1].id if index > 0 else None,
         next_id=siblings[index + 1].id if index + 1 < len(siblings) else None,
+        chapters=[_track_view(t) for t in siblings],
     )
+
+
+def is_visible(kind: CodeTarget, target_id: int) -> bool:
+    """Whether a section, book or chapter is what visitors may see (a cheap check, no summaries)."""
+    section_visible = Section.published.is_(True)
+    if kind is CodeTarget.SECTION:
+        condition = select(Section.id).where(Section.id == target_id, section_visible)
+    elif kind is CodeTarget.BOOK:
+        condition = (
+            select(Book.id).join(Section, Book.section_id == Section.id)
+            .where(Book.id == target_id, BOOK_VISIBLE, section_visible)
+        )
+    else:
+        condition = (
+            select(Track.id).join(Book, Track.book_id == Book.id).join(Section, Book.section_id == Section.id)
+            .where(Track.id == target_id, TRACK_VISIBLE, BOOK_VISIBLE, section_visible)
+        )
+    return db.session.scalar(condition.limit(1)) is not None
 
 
 # Built once: this runs on every media request, and building the statement cost as much as

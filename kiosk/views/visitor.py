@@ -54,9 +54,7 @@ def track(track_id: int) -> str:
     detail = catalogue.track(track_id)
     if detail is None:
         abort(404)
-    book_detail = catalogue.book(detail.book.id)
-    chapters = book_detail.tracks if book_detail else [detail.track]
-    return render_template("visitor/player.html", detail=detail, chapters=chapters)
+    return render_template("visitor/player.html", detail=detail, chapters=detail.chapters)
 
 
 @bp.get("/search")
@@ -87,16 +85,13 @@ def qr_landing(code: str) -> Response | tuple[str, int]:
 
 def _destination(qr: QrCode) -> str | None:
     """The visitor URL a code's target has now, if that target is published."""
-    if qr.target_kind is CodeTarget.SECTION and qr.section is not None:
-        if catalogue.section(qr.section.slug) is not None:
-            return url_for("visitor.section", slug=qr.section.slug)
-    elif qr.target_kind is CodeTarget.BOOK and qr.book_id is not None:
-        if catalogue.book(qr.book_id) is not None:
-            return url_for("visitor.book", book_id=qr.book_id)
-    elif (
-        qr.target_kind is CodeTarget.TRACK
-        and qr.track_id is not None
-        and catalogue.track(qr.track_id) is not None
-    ):
-        return url_for("visitor.track", track_id=qr.track_id)
-    return None
+    target_id = {CodeTarget.SECTION: qr.section_id, CodeTarget.BOOK: qr.book_id, CodeTarget.TRACK: qr.track_id}[
+        qr.target_kind
+    ]
+    if target_id is None or not catalogue.is_visible(qr.target_kind, target_id):
+        return None
+    if qr.target_kind is CodeTarget.SECTION:
+        return url_for("visitor.section", slug=qr.section.slug)  # type: ignore[union-attr]
+    if qr.target_kind is CodeTarget.BOOK:
+        return url_for("visitor.book", book_id=target_id)
+    return url_for("visitor.track", track_id=target_id)
