@@ -111,5 +111,5 @@ def delete_book(book_id: int) -> Response:
     valid_or_400(forms.ActionForm())
     found = live_book(book_id)
     trash_service.trash_book(found, actor())
-    return saved(gettext("《%(title)s》已移到回收站,30 天内可由管理员恢复。", title=found.title),
+    return saved(gettext("《%(title)s》已移到回收站，30 天内可由管理员恢复。", title=found.title),
                  "admin_catalogue.books")

@@ -167,5 +167,5 @@ def delete_track(track_id: int) -> Response:
     valid_or_400(forms.ActionForm())
     found = live_track(track_id)
     trash_service.trash_track(found, actor())
-    return saved(gettext("“%(title)s”已移到回收站,30 天内可由管理员恢复。", title=found.title),
+    return saved(gettext("“%(title)s”已移到回收站，30 天内可由管理员恢复。", title=found.title),
                  "admin_catalogue.book", book_id=found.book_id)
