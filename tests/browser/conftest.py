@@ -390,14 +390,18 @@ def optimised_png(png: bytes, width_px: int = SCREENSHOT_WIDTH_PX) -> bytes:
 
 @pytest.fixture(scope="session")
 def screenshot() -> Callable[[Any, str], Path]:
-    """Save the page's viewport as ``NAME.png`` in docs/screenshots/ and test-artifacts/."""
+    """Save the page's viewport as ``NAME.png`` in test-artifacts/, and in docs/screenshots/ too
+    when ``KIOSK_UPDATE_SCREENSHOTS=1`` (so an ordinary test run leaves the README's pictures alone)."""
+    folders = [ARTIFACTS]
+    if os.environ.get("KIOSK_UPDATE_SCREENSHOTS") == "1":
+        folders.append(DOCS_SCREENSHOTS)
 
     def save(page: Any, name: str) -> Path:
         data = optimised_png(page.screenshot(animations="disabled", caret="hide"))
-        for folder in (DOCS_SCREENSHOTS, ARTIFACTS):
+        for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.png").write_bytes(data)
-        return DOCS_SCREENSHOTS / f"{name}.png"
+        return ARTIFACTS / f"{name}.png"
 
     return save
 
