@@ -552,7 +552,7 @@ def render_deploy_nginx(data_dir: Path, app_port: int, port: int, workdir: Path,
         "access_log /var/log/nginx/access.log;": log_line,
         "listen 80;\n        listen [::]:80;": f"listen {LOOPBACK}:{port};",
         "server 127.0.0.1:8000;": f"server {LOOPBACK}:{app_port};",
-        "/srv/kiosk/media/": f"{Path(data_dir).resolve()}/",
+        "root /srv/kiosk/media;": f"root {Path(data_dir).resolve()};",
         "http {\n": "http {\n" + temp_paths,
     }
     text = DEPLOY_NGINX_CONF.read_text(encoding="utf-8")

@@ -30,12 +30,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
 
-    from . import converters, i18n, jobs, storage, uploads
+    from . import converters, i18n, jobs, public_media, storage, uploads
     from .extensions import db
 
     converters.init_app(app)
     db.init_app(app)
     storage.init_app(app)
+    public_media.install()  # the published-only tree follows every catalogue commit
     uploads.init_app(app)
     jobs.configure(app)
     i18n.init_app(app)

@@ -6,7 +6,7 @@ and only published items (in a published section) are ever shown to visitors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select
@@ -238,6 +238,54 @@ def published_media_on(connection: Connection | Session, key: str) -> str | None
         return str(audio)
     cover = connection.execute(_VISIBLE_COVER, {"key": key}).scalar()
     return "image/jpeg" if cover is not None else None
+
+
+# ---- the published-only tree (kiosk/public_media.py) asks which files visitors may fetch ----
+
+KEYS_PER_QUERY = 500  # well under every database's limit on bound parameters
+
+
+def visible_media_keys(connection: Connection, candidates: Iterable[str]) -> set[str]:
+    """The keys among ``candidates`` that ``published_media_on`` would serve."""
+    wanted = sorted(set(candidates))
+    visible: set[str] = set()
+    for start in range(0, len(wanted), KEYS_PER_QUERY):
+        chunk = wanted[start : start + KEYS_PER_QUERY]
+        visible.update(connection.execute(
+            _VISIBLE_AUDIO_KEYS.where(Track.audio_key.in_(chunk))).scalars())
+        visible.update(connection.execute(_VISIBLE_COVER_KEYS.where(Book.cover_key.in_(chunk))).scalars())
+        visible.update(connection.execute(
+            _VISIBLE_THUMB_KEYS.where(Book.cover_thumb_key.in_(chunk))).scalars())
+    return visible
+
+
+def all_visible_media_keys(connection: Connection) -> set[str]:
+    """Every key that ``published_media_on`` would serve."""
+    keys = set(connection.execute(_VISIBLE_AUDIO_KEYS).scalars())
+    keys.update(connection.execute(_VISIBLE_COVER_KEYS.where(Book.cover_key.is_not(None))).scalars())
+    keys.update(connection.execute(_VISIBLE_THUMB_KEYS.where(Book.cover_thumb_key.is_not(None))).scalars())
+    return keys
+
+
+def media_keys_under(connection: Connection, book_ids: Iterable[int], section_ids: Iterable[int]) -> set[str]:
+    """Every audio and cover key of the given books and of the books in the given sections."""
+    books = select(Book.id).where(Book.section_id.in_(sorted(set(section_ids)))).scalar_subquery()
+    in_scope = Book.id.in_(sorted(set(book_ids))) | Book.id.in_(books)
+    keys = set(connection.execute(select(Track.audio_key).join(Book, Track.book_id == Book.id).where(in_scope))
+               .scalars())
+    for cover, thumb in connection.execute(select(Book.cover_key, Book.cover_thumb_key).where(in_scope)):
+        keys.update(key for key in (cover, thumb) if key)
+    return keys
+
+
+_VISIBLE_AUDIO_KEYS = (
+    select(Track.audio_key).distinct()
+    .join(Book, Track.book_id == Book.id)
+    .join(Section, Book.section_id == Section.id)
+    .where(TRACK_VISIBLE, BOOK_VISIBLE, Section.published.is_(True))
+)
+_VISIBLE_COVER_KEYS = select(Book.cover_key).distinct().where(BOOK_VISIBLE)
+_VISIBLE_THUMB_KEYS = select(Book.cover_thumb_key).distinct().where(BOOK_VISIBLE)
 
 
 def resolve_code(code: str) -> QrCode | None:

@@ -11,16 +11,20 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import catalogue, schema
+from . import catalogue, public_media, schema
 from .extensions import db
 
 
 def prepare_database() -> int:
-    """Upgrade the schema in place and make sure the nine default sections exist."""
+    """Upgrade the schema in place, make sure the nine default sections exist, resync the public tree."""
     schema.hold_migration_lock()  # one node at a time (PostgreSQL); released by the commit below
     schema.upgrade()
     made = catalogue.ensure_default_sections()
     db.session.commit()
+    try:
+        public_media.resync()  # e.g. a database restored or upgraded from before the tree existed
+    except OSError as error:  # the app serves everything itself meanwhile; nginx falls back to it
+        click.echo(f"warning: the published-only tree for a front nginx was not updated: {error}", err=True)
     return made
 
 
@@ -114,8 +118,20 @@ def restore_command(archive: Path) -> None:
         manifest = backup.restore(archive)
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
+    public_media.resync()
     click.echo(f"Restored {sum(manifest['rows'].values())} rows and {manifest['media_files']} media files "
                f"from the backup of {manifest['created_at']}.")
+
+
+@click.command("sync-media")
+@with_appcontext
+def sync_media_command() -> None:
+    """Make the published-only tree that a front nginx serves match the catalogue (also runs every 10 min)."""
+    report = public_media.resync()
+    click.echo(f"{report.published} published file(s): {report.linked} linked, {report.removed} withdrawn, "
+               f"{report.missing} missing from the store.")
+    if report.missing:
+        raise click.ClickException("some published files are missing from the media store (see the log)")
 
 
 @click.command("db-revision", hidden=True)
@@ -134,6 +150,7 @@ def init_app(app: Flask) -> None:
 
     for command in (
         init_command, demo_command, serve_command, worker_command, backup_command, restore_command,
+        sync_media_command,
         db_revision_command,
         wall_command, user_group, import_command,
     ):

@@ -219,3 +219,14 @@ def _requeue_uploads_and_imports() -> None:
         master_chapter_upload(upload_id)
     for batch_id in import_batches.lost_batches(now):
         import_batch(batch_id)
+
+
+# ---- the published-only tree that a front nginx serves --------------------------------------
+
+
+@huey.periodic_task(crontab(minute="*/10"))
+def resync_public_media() -> None:
+    """Repair the tree if a process died between a commit and its link or unlink."""
+    from . import public_media
+
+    _in_app(public_media.resync)

@@ -1,4 +1,9 @@
-"""X-Accel-Redirect mode and deploy/nginx.conf: the app decides, nginx sends, unpublishing is instant."""
+"""deploy/nginx.conf in front of the app: nginx sends every byte, unpublishing is instant.
+
+Published media comes straight from the published-only tree (kiosk/public_media.py) with
+no app round-trip; anything else is asked of the app, which hands published files back to
+nginx with X-Accel-Redirect.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -18,6 +24,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from bench.common import NGINX, render_deploy_nginx
+from kiosk import public_media
 from kiosk.extensions import db
 from kiosk.models import Book, Track
 from tests.factories import gen_book, gen_track
@@ -95,9 +102,15 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _app_server(app: Flask) -> Iterator[int]:
-    """The app on a loopback port in a thread (werkzeug's threaded server)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def _app_server(app: Flask, seen: list[str] | None = None) -> Iterator[int]:
+    """The app on a loopback port in a thread (werkzeug's threaded server); paths it got go in ``seen``."""
+
+    def counting(environ: dict[str, Any], start_response: Any) -> Any:
+        if seen is not None:
+            seen.append(environ["PATH_INFO"])
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, counting, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -136,10 +149,16 @@ def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[i
 
 
 @pytest.fixture
-def front(accel_app: Flask, tmp_path: Path) -> Iterator[int]:
+def app_saw() -> list[str]:
+    """The paths of the requests that reached the app behind nginx."""
+    return []
+
+
+@pytest.fixture
+def front(accel_app: Flask, tmp_path: Path, app_saw: list[str]) -> Iterator[int]:
     """deploy/nginx.conf on a loopback port, in front of the app: the port to ask."""
     port = _free_port()
-    with _app_server(accel_app) as app_port:
+    with _app_server(accel_app, app_saw) as app_port:
         workdir = tmp_path / "nginx"
         conf = render_deploy_nginx(Path(accel_app.config["KIOSK_DATA_DIR"]), app_port, port, workdir)
         with _nginx(conf, workdir, port):
@@ -161,11 +180,12 @@ def test_deploy_config_passes_nginx_t(tmp_path: Path) -> None:
 
 @needs_nginx
 def test_nginx_sends_exact_ranges_then_stops_at_once_on_unpublish(
-    accel_app: Flask, front: int, published: tuple[int, str], sample_mp3: Path
+    accel_app: Flask, front: int, published: tuple[int, str], sample_mp3: Path, app_saw: list[str]
 ) -> None:
     track_id, key = published
     body = sample_mp3.read_bytes()
     status, headers, data = _get(front, f"/media/{key}", {"Range": "bytes=100-1099"})
+    assert app_saw == []  # from the published-only tree: the app was not asked
     assert status == 206
     assert data == body[100:1100]
     assert headers["Content-Range"] == f"bytes 100-1099/{len(body)}"
@@ -192,3 +212,30 @@ def test_pages_pass_through_nginx(front: int, published: tuple[int, str]) -> Non
     status, headers, _ = _get(front, "/sections/jingdian-songdu")
     assert status == 200
     assert headers["Content-Type"].startswith("text/html")
+
+
+@needs_nginx
+def test_a_file_missing_from_the_tree_is_asked_of_the_app_and_still_sent_by_nginx(
+    accel_app: Flask, front: int, published: tuple[int, str], sample_mp3: Path, app_saw: list[str]
+) -> None:
+    track_id, key = published
+    (Path(accel_app.config["KIOSK_DATA_DIR"]) / public_media.TREE_DIR / key).unlink()  # e.g. after a crash
+    body = sample_mp3.read_bytes()
+    status, headers, data = _get(front, f"/media/{key}", {"Range": "bytes=0-99"})
+    assert (status, data) == (206, body[:100])
+    assert app_saw == [f"/media/{key}"]  # the app checked it and handed the file back
+    assert headers["Content-Type"] == "audio/mpeg"
+    assert "immutable" in headers["Cache-Control"]
+    unpublish_track(accel_app, track_id)
+    assert _get(front, f"/media/{key}")[0] == 404
+
+
+@needs_nginx
+@pytest.mark.parametrize("path", ["/media/public/{key}", "/public/{key}", "/kiosk.sqlite3", "/media/kiosk.sqlite3",
+                                  "/secret_key", "/media/.public.lock"])
+def test_the_store_beside_the_tree_is_not_served(front: int, published: tuple[int, str], path: str) -> None:
+    _, key = published
+    status, _, data = _get(front, path.format(key=key))
+    assert status == 404
+    assert b"ID3" not in data[:10]
+    assert b"SQLite" not in data[:16]
