@@ -25,6 +25,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 TREE_DIR = "public"
 LOCK_FILE = ".public.lock"  # beside the tree, never inside it: nginx serves only key-shaped paths
+LOCK_POLL_S = 0.005
+LOCK_WAIT_S = 60.0  # flock is released when its holder dies, so only a hung process is waited out
 PENDING = "kiosk_public_media_pending"  # the session.info entry holding a transaction's changes
 
 TRACK_FIELDS = ("published", "deleted_at", "audio_key", "book_id")
@@ -86,10 +89,22 @@ class PublicTree:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """One reconciliation at a time on this store (flock: across processes and NFS clients)."""
+        """One reconciliation at a time on this store (flock: across processes and NFS clients).
+
+        The lock is polled rather than waited for: a blocking flock would stop a gevent
+        worker's every other connection, while ``time.sleep`` there only pauses this one.
+        """
         self.store.root.mkdir(parents=True, exist_ok=True)
         with (self.store.root / LOCK_FILE).open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            deadline = time.monotonic() + LOCK_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{LOCK_FILE} held for over {LOCK_WAIT_S} s") from None
+                    time.sleep(LOCK_POLL_S)
             try:
                 yield
             finally:

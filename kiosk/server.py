@@ -20,12 +20,14 @@ import resource
 from collections.abc import Callable
 from typing import Any
 
+import gevent
 from gevent.server import StreamServer
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers import ggevent
 from gunicorn.workers.ggevent import GeventWorker
 
 MAX_SENDFILE_CHUNK_BYTES = 0x7FFFF000  # Linux sendfile's per-call maximum
+TURN_S = 1e-6  # any positive sleep waits for the event loop's next I/O poll (KioskWorker.handle_request)
 
 
 def _cooperative_sendfile(self: Any, file: Any, offset: int = 0, count: int | None = None) -> int:
@@ -95,6 +97,19 @@ class KioskWorker(GeventWorker):
         """Serve with our batch-accepting server class (this worker process only)."""
         ggevent.StreamServer = _BatchAcceptServer  # type: ignore[misc]
         super().run()
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
+        """Serve one request, then let every other connection take its turn before the next.
+
+        A keep-alive client that sends its next request at once finds it already buffered,
+        so the greenlet would read and serve it without ever blocking, and with CPU-bound
+        pages one connection kept the worker while the others waited: measured with
+        ``wrk -c4`` on a 13 ms page, p50 16 ms but p90 809 ms and p99 1.6 s. A timer of any
+        positive length resumes this greenlet only after the loop's next poll for I/O
+        (``gevent.sleep(0)`` may not), so the waiting connections are served in turn.
+        """
+        super().handle_request(listener_name, req, sock, addr)  # raises StopIteration when the connection closes
+        gevent.sleep(TURN_S)
 
 
 def _freeze_heap(_server: Any, _worker: Any) -> None:

@@ -217,3 +217,26 @@ def test_a_commit_whose_tree_update_fails_still_stands(
         db.session.commit()
         assert db.session.scalar(select(Track.published).where(Track.id == track_id)) is False
     assert "published-only tree NOT updated" in caplog.text
+
+
+def test_reconciliations_wait_for_one_another(app: Flask, tones: list[Path]) -> None:
+    """Another process holding the tree's lock delays a commit's update; nothing is skipped."""
+    import fcntl
+    import threading
+    import time
+
+    _book, (track_id,) = make_book(app, tones[:1])
+    key = key_of(app, track_id)
+    lock_path = Path(app.config["KIOSK_DATA_DIR"]) / public_media.LOCK_FILE
+    with lock_path.open("a") as other:
+        fcntl.flock(other, fcntl.LOCK_EX)  # as another web node's reconciliation would
+        release = threading.Timer(0.3, fcntl.flock, (other, fcntl.LOCK_UN))
+        release.start()
+        started = time.monotonic()
+        with app.app_context():
+            db.session.get(Track, track_id).published = False  # type: ignore[union-attr]
+            db.session.commit()
+        waited_s = time.monotonic() - started
+        release.join()
+    assert waited_s >= 0.25  # it waited for the other holder (a lower bound only: never flaky)
+    assert not linked(app, key)
