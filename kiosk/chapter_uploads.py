@@ -110,7 +110,7 @@ def _keep_refused_note(level: ingest.SourceLevel) -> str:
               "target": format(ingest.house_preset().target_lufs, ".0f")}
     return gettext(
         "文件的响度为 %(lufs)s LUFS、真峰值 %(peak)s dBTP，不符合标准"
-        "(%(target)s ±1 LUFS，真峰值不高于 −1 dBTP)，已按馆藏标准重新处理。",
+        "（%(target)s ±1 LUFS，真峰值不高于 −1 dBTP），已按馆藏标准重新处理。",
         **values,
     )
 

@@ -54,7 +54,9 @@ def _place(spooled: Path, target: Path) -> None:
         shutil.copyfile(spooled, target)
 
 
-def create(section: Section, uploads: list[tuple[Path, str]], fallback_title: str, actor: User) -> ImportBatch:
+def create(
+    section: Section, uploads: list[tuple[Path, str]], fallback_title: str, actor: User, *, publish: bool = True,
+) -> ImportBatch:
     """Keep the spooled ``uploads`` (path, file name) in a new batch (flushed; the caller commits)."""
     token = secrets.token_hex(16)
     folder = batch_dir(token)
@@ -64,7 +66,7 @@ def create(section: Section, uploads: list[tuple[Path, str]], fallback_title: st
         stored = _stored_name(index, filename)
         _place(spooled, folder / stored)
         files.append({"stored": stored, "name": shown_name(filename)})
-    batch = ImportBatch(token=token, section=section, created_by=actor.id, files=files,
+    batch = ImportBatch(token=token, section=section, created_by=actor.id, files=files, publish=publish,
                         fallback_title=fallback_title.strip()[: importer.TITLE_MAX_CHARS])
     db.session.add(batch)
     db.session.flush()
@@ -123,7 +125,8 @@ def run(batch_id: int) -> None:
     actor = db.session.get(User, batch.created_by) if batch.created_by else None
     try:
         report = importer.import_sources(
-            _sources(batch), batch.section, actor=actor, via="web", progress=lambda done: _progress(batch_id, done)
+            _sources(batch), batch.section, actor=actor, via="web", publish=batch.publish,
+            progress=lambda done: _progress(batch_id, done),
         )
     except Exception as error:
         log.exception("import batch %s failed", batch_id)

@@ -39,15 +39,20 @@ def report_lines(report: importer.ImportReport) -> list[str]:
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--section", "slug", required=True, help="Slug of the section the books go into.")
+@click.option("--unpublished", is_flag=True,
+              help="Bring everything in hidden (new books unpublished, chapters added to existing books "
+                   "unpublished), to check in the console before publishing.")
 @with_appcontext
-def import_command(paths: tuple[Path, ...], slug: str) -> None:
+def import_command(paths: tuple[Path, ...], slug: str, unpublished: bool) -> None:
     """Import audio files or folders (walked recursively) into a section, reading their tags."""
     section = importer.section_by_slug(slug)
     if section is None:
         raise click.BadParameter(f"no section with slug {slug!r}", param_hint="--section")
     sources, skipped = importer.collect(paths)
     click.echo(f"Importing {len(sources)} file(s) into {section.name} ({section.slug}) …")
-    report = importer.import_sources(sources, section, via="cli")
+    report = importer.import_sources(sources, section, via="cli", publish=not unpublished)
     report.entries[:0] = skipped
     for line in report_lines(report):
         click.echo(line)
+    if unpublished and report.imported:
+        click.echo("Nothing imported is published yet: check the books in the console (/admin/books), then publish.")

@@ -151,14 +151,19 @@ def _walk(root: Path, sources: list[Source], skipped: list[Entry]) -> None:
 
 def import_sources(
     sources: list[Source], section: Section, *, actor: User | None = None, via: str = "cli",
-    progress: Progress | None = None,
+    progress: Progress | None = None, publish: bool = True,
 ) -> ImportReport:
-    """Import ``sources`` into ``section``; one transaction per book. Never raises for a bad file."""
+    """Import ``sources`` into ``section``; one transaction per book. Never raises for a bad file.
+
+    With ``publish`` off nothing imported becomes visible: new books are created unpublished
+    (publishing one later shows all its chapters), and chapters added to an existing book
+    are unpublished one by one.
+    """
     report = ImportReport()
     tick = _Ticker(progress)
     candidates = _screen(sources, report, tick)
     for title, group in _group(candidates).items():
-        _import_book(title, group, section, report, tick, actor=actor, via=via)
+        _import_book(title, group, section, report, tick, actor=actor, via=via, publish=publish)
     return report
 
 
@@ -233,7 +238,7 @@ def _chapter_order(candidate: _Candidate) -> tuple[bool, int, tuple[tuple[int, i
 
 def _import_book(
     title: str, group: list[_Candidate], section: Section, report: ImportReport, tick: _Ticker, *,
-    actor: User | None, via: str,
+    actor: User | None, via: str, publish: bool,
 ) -> None:
     """Master (or keep) each file, then write the book and its chapters in one transaction."""
     cover = _cover(group)
@@ -246,14 +251,15 @@ def _import_book(
     if not ready:
         return
     try:
-        book, created = _book(title, section)
+        book, created = _book(title, section, publish)
         if cover is not None and book.cover_key is None:
             book.cover_key = store().put_bytes(cover.large_jpeg, "covers", "jpg")
             book.cover_thumb_key = store().put_bytes(cover.thumb_jpeg, "covers", "jpg")
         for candidate, audio in ready:
-            _add(book, candidate, audio)
+            _add(book, candidate, audio, published=publish or created)
         db.session.flush()
-        auth.audit("book_imported", actor=actor, target=book, via=via, chapters=len(ready), created=created)
+        auth.audit("book_imported", actor=actor, target=book, via=via, chapters=len(ready), created=created,
+                   published=publish)
         db.session.commit()
     except Exception as error:  # one book failing must not stop the others
         db.session.rollback()
@@ -310,21 +316,21 @@ def _cover(group: list[_Candidate]) -> covers.CoverImages | None:
     return None
 
 
-def _book(title: str, section: Section) -> tuple[Book, bool]:
-    """The section's live book of this title, or a new one; and whether it was created."""
+def _book(title: str, section: Section, publish: bool) -> tuple[Book, bool]:
+    """The section's live book of this title, or a new one (published or not); and whether it was created."""
     found = db.session.scalar(
         select(Book).where(Book.section_id == section.id, Book.title == title, Book.deleted_at.is_(None))
         .order_by(Book.id).limit(1)
     )
     if found is not None:
         return found, False
-    return catalogue.new_book(section, title, published=True), True
+    return catalogue.new_book(section, title, published=publish), True
 
 
-def _add(book: Book, candidate: _Candidate, audio: ingest.StoredAudio) -> None:
+def _add(book: Book, candidate: _Candidate, audio: ingest.StoredAudio, *, published: bool) -> None:
     """Append one chapter and note in the report where it went."""
     reader = candidate.tags.artist[:READER_MAX_CHARS]
-    track = ingest.add_chapter(book, _chapter_title(candidate), reader, audio)
+    track = ingest.add_chapter(book, _chapter_title(candidate), reader, audio, published=published)
     track.source_sha256 = candidate.sha256
     candidate.entry.track_id = track.id
 

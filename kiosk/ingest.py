@@ -83,9 +83,10 @@ def master_into_store(source: Path, tags: TrackTags, preset: Preset | None = Non
     )
 
 
-def add_chapter(book: Book, title: str, reader_name: str, audio: StoredAudio) -> Track:
-    """Append a published chapter with ``audio`` to ``book`` (the caller commits)."""
+def add_chapter(book: Book, title: str, reader_name: str, audio: StoredAudio, *, published: bool = True) -> Track:
+    """Append a chapter (published unless told) with ``audio`` to ``book`` (the caller commits)."""
     track = Track(
+        published=published,
         book=book,
         position=max((t.position for t in book.tracks), default=0) + 1,
         title=title,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from . import auth, catalogue, ingest, originals
 from .extensions import db
@@ -106,9 +106,9 @@ def pending_takes() -> list[Recording]:
 
 
 def failed_takes(limit: int = HISTORY_LIMIT) -> list[Recording]:
-    """Takes the booth could not master, newest first (for the librarians' information)."""
+    """Takes the booth could not master and no librarian has turned down yet, newest first."""
     return list(db.session.scalars(
-        select(Recording).where(Recording.status == TakeStatus.FAILED)
+        select(Recording).where(Recording.status == TakeStatus.FAILED, Recording.decision.is_(None))
         .order_by(Recording.created_at.desc(), Recording.id.desc()).limit(limit)
     ))
 
@@ -190,13 +190,17 @@ def card(row: Recording) -> TakeCard:
 # ---- decisions (each commits its own transaction) -----------------------------------------
 
 
-def _claim(take_id: int, **values: Any) -> None:
-    """Mark a pending take decided, in the caller's transaction; ``NotPending`` if it is not."""
+# A processed take waits for approval or rejection. A take the booth could not master can
+# only be turned down (with a word for the volunteer), which also starts its original's
+# 30 days: without a decision it would be kept for ever.
+APPROVABLE = and_(Recording.status == TakeStatus.DONE, Recording.decision == Decision.PENDING)
+REJECTABLE = or_(APPROVABLE, and_(Recording.status == TakeStatus.FAILED, Recording.decision.is_(None)))
+
+
+def _claim(take_id: int, decidable: ColumnElement[bool], **values: Any) -> None:
+    """Mark an undecided take decided, in the caller's transaction; ``NotPending`` if it is not."""
     claimed = db.session.execute(
-        update(Recording)
-        .where(Recording.id == take_id, Recording.status == TakeStatus.DONE,
-               Recording.decision == Decision.PENDING)
-        .values(decided_at=utcnow(), **values)
+        update(Recording).where(Recording.id == take_id, decidable).values(decided_at=utcnow(), **values)
     ).rowcount
     if claimed != 1:
         raise NotPending(gettext("这段录音已经有了决定（可能是另一位馆员刚刚处理过），没有做任何更改。"))
@@ -205,7 +209,7 @@ def _claim(take_id: int, **values: Any) -> None:
 def approve(take_id: int, placement: Placement, actor: User) -> Track:
     """Publish a pending take as a chapter, all in one transaction; returns the new track."""
     try:
-        _claim(take_id, decision=Decision.APPROVED, decision_reason=None)
+        _claim(take_id, APPROVABLE, decision=Decision.APPROVED, decision_reason=None)
         row = db.session.get(Recording, take_id, populate_existing=True)
         assert row is not None and row.mastered_key is not None  # noqa: S101 - claimed: done takes have one
         book = _target_book(placement)
@@ -259,14 +263,14 @@ def _add_track(book: Book, row: Recording, placement: Placement) -> Track:
 
 
 def reject(take_id: int, reason: str, actor: User) -> None:
-    """Decline a pending take with a reason the volunteer reads on their take-home page."""
+    """Decline a pending (or failed) take with a reason the volunteer reads on their take-home page."""
     text = reason.strip()
     if not text:
         raise ModerationError(gettext("请填写不采用的原因，录音者会看到它。"), "reason")
     if len(text) > MAX_REASON_CHARS:
         raise ModerationError(gettext("原因太长了，请少于 500 个字。"), "reason")
     try:
-        _claim(take_id, decision=Decision.REJECTED, decision_reason=text)
+        _claim(take_id, REJECTABLE, decision=Decision.REJECTED, decision_reason=text)
         row = db.session.get(Recording, take_id, populate_existing=True)
         auth.audit("take_rejected", actor=actor, target=row, reason=text)
         db.session.commit()

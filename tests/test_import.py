@@ -176,6 +176,40 @@ def test_a_new_file_joins_the_existing_book(app: Flask, runner: FlaskCliRunner, 
         assert [t.title for t in books[0].tracks] == ["上", "下"]
 
 
+def test_an_unpublished_import_shows_nothing_until_a_librarian_publishes(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """--unpublished: a new book arrives hidden; a chapter added to a live book arrives hidden."""
+    live = tmp_path / "live"
+    live.mkdir()
+    speechy(live / "1.mp3", seed=31, title="第一章", album="已上架的书", track="1")
+    assert runner.invoke(args=["import", str(live), "--section", "kepu-tiandi"]).exit_code == 0
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    speechy(hidden / "2.mp3", seed=32, title="第二章", album="已上架的书", track="2")
+    speechy(hidden / "new.mp3", seed=33, title="序", album="待检查的书", track="1")
+    result = runner.invoke(args=["import", str(hidden), "--section", "kepu-tiandi", "--unpublished"])
+    assert result.exit_code == 0, result.output
+    assert "Nothing imported is published yet" in result.output
+    with app.app_context():
+        new_book = db.session.scalars(select(Book).where(Book.title == "待检查的书")).one()
+        live_book = db.session.scalars(select(Book).where(Book.title == "已上架的书")).one()
+        new_id, live_id = new_book.id, live_book.id
+        assert not new_book.published and [t.published for t in new_book.tracks] == [True]
+        assert live_book.published and [t.published for t in live_book.tracks] == [True, False]
+        hidden_keys = [new_book.tracks[0].audio_key, live_book.tracks[1].audio_key]
+    section_page = client.get("/sections/kepu-tiandi").get_data(as_text=True)
+    assert "待检查的书" not in section_page and "已上架的书" in section_page
+    assert "第二章" not in client.get(f"/books/{live_id}").get_data(as_text=True)
+    assert client.get(f"/books/{new_id}").status_code == 404
+    assert all(client.get(f"/media/{key}").status_code == 404 for key in hidden_keys)
+    with app.app_context():
+        db.session.get(Book, new_id).published = True  # what the console's 发布 button does
+        db.session.commit()
+    assert client.get(f"/books/{new_id}").status_code == 200
+    assert client.get(f"/media/{hidden_keys[0]}").status_code == 200
+
+
 def test_unknown_section_is_refused(runner: FlaskCliRunner, tmp_path: Path) -> None:
     """A wrong slug stops before anything is read."""
     result = runner.invoke(args=["import", str(tmp_path), "--section", "nope"])
@@ -235,6 +269,24 @@ def test_upload_form_imports_and_shows_the_report(
         book = db.session.scalars(select(Book).where(Book.title == "上传的书")).one()
         assert [t.title for t in book.tracks] == ["一", "二"]
         assert not any((store().scratch_dir() / "imports").iterdir())  # uploads cleaned away
+
+
+def test_upload_form_can_import_unpublished(app: Flask, client: FlaskClient, auth, tmp_path: Path) -> None:
+    auth.login()
+    one = speechy(tmp_path / "01.mp3", seed=41, title="一", album="先检查", track="1")
+    response = client.post(
+        "/admin/import", data={"section": "kepu-tiandi", "files": [(one.open("rb"), "01.mp3")], "unpublished": "y"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "这批导入的内容还没有上架" in page
+    with app.app_context():
+        book = db.session.scalars(select(Book).where(Book.title == "先检查")).one()
+        assert not book.published
+        assert db.session.scalars(select(ImportBatch)).one().publish is False
+    assert "先检查" not in client.get("/sections/kepu-tiandi").get_data(as_text=True)
+    assert "先检查" in client.get("/admin/books").get_data(as_text=True)
 
 
 def test_upload_form_validates(client: FlaskClient, auth) -> None:

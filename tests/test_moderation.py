@@ -216,7 +216,7 @@ def test_remaster_replaces_master_and_report_but_never_the_original(
         assert db.session.scalars(select(Remaster)).one().status is RemasterStatus.DONE
     assert hashlib.sha256(original.read_bytes()).hexdigest() == original_digest
     page = client.get(f"/admin/moderation/{take_id}").get_data(as_text=True)
-    assert "重新处理(-22 LUFS)" in page
+    assert "重新处理（-22 LUFS）" in page
     out_of_range = client.post(f"/admin/moderation/{take_id}/remaster",
                                data={"remaster-target_lufs": "-30", "remaster-room_tone": "standard"})
     assert out_of_range.status_code == 422
@@ -239,6 +239,39 @@ def test_queue_lists_pending_oldest_first_and_failed_takes(
     assert "LUFS" in pending and "保留到做出决定后 30 天" in page
     failed_page = client.get(f"/admin/moderation/{silent_id}?lang=en")
     assert failed_page.status_code == 200 and "failed processing" in failed_page.get_data(as_text=True)
+
+
+def test_a_failed_take_can_be_turned_down_so_its_original_expires(
+    app: Flask, client: FlaskClient, auth: AuthActions, tmp_path: Path
+) -> None:
+    silence = make_audio(tmp_path / "silence.wav", seconds=6, source="anullsrc=r=44100:cl=mono")
+    token = submit(client, silence, "静音者")
+    with app.app_context():
+        row = take_of(token)
+        take_id, original_key = row.id, row.original_key
+        assert row.status is moderation.TakeStatus.FAILED and row.decision is None
+        book_id = gen_book().id
+    auth.login()
+    page = client.get(f"/admin/moderation/{take_id}").get_data(as_text=True)
+    assert "处理失败" in page and f'action="/admin/moderation/{take_id}/reject"' in page
+    assert f'action="/admin/moderation/{take_id}/approve"' not in page  # nothing to publish
+    form = {"book-book_id": str(book_id), "book-chapter_title": "空白", "book-placement": "end"}
+    assert client.post(f"/admin/moderation/{take_id}/approve", data=form).status_code == 409
+
+    note = "录音几乎没有声音，可能是麦克风没有打开，欢迎再来录一次"
+    assert client.post(f"/admin/moderation/{take_id}/reject", data={"reject-reason": note}).status_code == 303
+    home = client.get(f"/r/{token}").get_data(as_text=True)
+    assert f"馆员留言：{note}" in home
+    queue = client.get("/admin/moderation").get_data(as_text=True)
+    failed_section = queue.split('id="failed"')[1].split("<h2")[0]
+    assert "静音者" not in failed_section  # no longer waiting; listed with the decided takes
+    assert client.post(f"/admin/moderation/{take_id}/reject", data={"reject-reason": note}).status_code == 409
+    with app.app_context():
+        row = take_of(token)
+        assert row.decision is Decision.REJECTED and row.decided_at is not None
+        assert store().exists(original_key)  # kept for the 30 days, then deleted by the daily purge
+        assert originals.expired_originals(utcnow()) == []
+        assert originals.expired_originals(utcnow() + timedelta(days=31)) == [original_key]
 
 
 def test_only_librarians_hear_the_takes(

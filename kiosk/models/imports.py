@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -36,6 +36,7 @@ class ImportBatch(db.Model):
         default=ImportStatus.QUEUED,
     )
     fallback_title: Mapped[str] = mapped_column(String(256), default="")
+    publish: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # else arrive hidden
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"stored": ..., "name": ...}]
     done_files: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
-from wtforms import MultipleFileField, SelectField, StringField
+from wtforms import BooleanField, MultipleFileField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from .. import auth, console, import_batches, importer, jobs
@@ -32,6 +32,7 @@ class ImportForm(FlaskForm):
     fallback_title = StringField(
         _l("没有专辑标签的文件归入"), validators=[Length(max=importer.TITLE_MAX_CHARS, message=_l("书名太长了。"))]
     )
+    unpublished = BooleanField(_l("先不上架：导入后在目录中检查，再发布"))
 
 
 def _form() -> ImportForm:
@@ -83,8 +84,10 @@ def upload() -> Response:
         abort(400)
     actor = cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
     spooled = [(_spooled_path(f), f.filename or "") for f in uploads]
-    batch = import_batches.create(section, spooled, form.fallback_title.data or "", actor)
-    auth.audit("import_queued", actor=actor, target=batch, files=len(spooled), section=section.slug)
+    batch = import_batches.create(section, spooled, form.fallback_title.data or "", actor,
+                                  publish=not form.unpublished.data)
+    auth.audit("import_queued", actor=actor, target=batch, files=len(spooled), section=section.slug,
+               published=batch.publish)
     db.session.commit()
     jobs.import_batch(batch.id)
     return redirect(url_for("admin_import.batch", batch_id=batch.id), code=303)

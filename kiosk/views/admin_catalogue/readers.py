@@ -62,5 +62,5 @@ def merge_reader(reader_id: int) -> Response:
         return _reader_page(found, 422, merge_form=form)
     keep = get_or_404(Reader, form.target.data)
     name, moved = found.name, catalogue_admin.merge_readers(found, keep, actor())
-    return saved(gettext("已把“%(a)s”合并到“%(b)s”(%(n)d 个章节)。", a=name, b=keep.name, n=moved),
+    return saved(gettext("已把“%(a)s”合并到“%(b)s”（%(n)d 个章节）。", a=name, b=keep.name, n=moved),
                  "admin_catalogue.readers")
