@@ -135,15 +135,25 @@ def record(reports: list[PlayReport]) -> None:
                 raise
 
 
+def _sections_of(track_ids: set[int]) -> dict[int, int]:
+    """The section of each chapter's book now (kept on the play: it outlives the chapter)."""
+    rows = db.session.execute(
+        select(Track.id, Book.section_id).join(Book, Track.book_id == Book.id).where(Track.id.in_(track_ids))
+    )
+    return {track_id: section_id for track_id, section_id in rows}
+
+
 def _apply(reports: list[PlayReport], durations: dict[int, float]) -> None:
     """Add or update one row per play id (in the session)."""
     ids = {r.play_id for r in reports}
     rows = {p.play_id: p for p in db.session.scalars(select(Play).where(Play.play_id.in_(ids)))}
+    sections = _sections_of({r.track_id for r in reports})
     now = utcnow()
     for report in reports:
         row = rows.get(report.play_id)
         if row is None:
-            row = Play(play_id=report.play_id, track_id=report.track_id, seconds_listened=0.0,
+            row = Play(play_id=report.play_id, track_id=report.track_id, section_id=sections.get(report.track_id),
+                       seconds_listened=0.0,
                        max_position_s=0.0, completed=False,
                        started_at=now - timedelta(seconds=report.seconds))
             db.session.add(row)

@@ -155,6 +155,7 @@ class Statistics:
 
     period: Period
     totals: Figures
+    purged: Figures  # plays of chapters since purged from the trash (in ``totals`` and their section)
     scans: int
     sections: list[SectionStats]
     books: list[ItemStats]
@@ -198,13 +199,25 @@ def _scans(lo: datetime, hi: datetime) -> list[tuple[str, datetime]]:
     return [(code, at) for code, at in rows]
 
 
-def _plays(lo: datetime, hi: datetime) -> list[tuple[int, datetime, float, bool]]:
-    """(track id, start, seconds, completed) of every play started in the range."""
+@dataclass(frozen=True)
+class _Play:
+    """One play row: its chapter (``None`` once purged), the section it was played in, and its figures."""
+
+    track_id: int | None
+    section_id: int | None
+    started_at: datetime
+    seconds: float
+    completed: bool
+
+
+def _plays(lo: datetime, hi: datetime) -> list[_Play]:
+    """Every play started in the range."""
     rows = db.session.execute(
-        select(Play.track_id, Play.started_at, Play.seconds_listened, Play.completed)
+        select(Play.track_id, Play.section_id, Play.started_at, Play.seconds_listened, Play.completed)
         .where(Play.started_at >= lo, Play.started_at < hi)
     )
-    return [(track_id, at, float(seconds), bool(done)) for track_id, at, seconds, done in rows]
+    return [_Play(track_id, section_id, at, float(seconds), bool(done))
+            for track_id, section_id, at, seconds, done in rows]
 
 
 def _tracks(track_ids: set[int]) -> dict[int, Track]:
@@ -227,10 +240,13 @@ def compute(period: Period) -> Statistics:
         target = targets.get(code)
         if target is not None and target.section_id in sections:
             sections[target.section_id].scans += 1
-    books, tracks, totals = _count_plays(plays, _tracks({p[0] for p in plays}), sections)
+    books, tracks, totals, purged = _count_plays(
+        plays, _tracks({p.track_id for p in plays if p.track_id is not None}), sections
+    )
     return Statistics(
         period=period,
         totals=totals,
+        purged=purged,
         scans=len(scans),
         sections=list(sections.values()),
         books=sorted(books.values(), key=lambda b: (-b.plays.seconds, -b.plays.started, b.title)),
@@ -241,26 +257,31 @@ def compute(period: Period) -> Statistics:
 
 
 def _count_plays(
-    plays: list[tuple[int, datetime, float, bool]], tracks: dict[int, Track], sections: dict[int, SectionStats],
-) -> tuple[dict[int, ItemStats], dict[int, ItemStats], Figures]:
-    """Plays added up per book, per chapter, per section and in total."""
+    plays: list[_Play], tracks: dict[int, Track], sections: dict[int, SectionStats],
+) -> tuple[dict[int, ItemStats], dict[int, ItemStats], Figures, Figures]:
+    """Plays added up per book, per chapter, per section and in total; and those of purged chapters."""
     books: dict[int, ItemStats] = {}
     by_track: dict[int, ItemStats] = {}
-    totals = Figures()
-    for track_id, _at, seconds, completed in plays:
-        track = tracks[track_id]
-        book: Book = track.book
-        section = sections.get(book.section_id)
-        section_name = section.name if section else ""
-        if track_id not in by_track:
-            by_track[track_id] = ItemStats(track.id, track.title, book.title, section_name)
-        if book.id not in books:
-            books[book.id] = ItemStats(book.id, book.title, book.title, section_name)
-        for figures in (by_track[track_id].plays, books[book.id].plays, totals):
-            figures.add(seconds, completed)
+    totals, purged = Figures(), Figures()
+    for play in plays:
+        track = tracks.get(play.track_id) if play.track_id is not None else None
+        if track is None:  # purged from the trash: counted in its section and the totals only
+            counted = [purged, totals]
+            section = sections.get(play.section_id) if play.section_id is not None else None
+        else:
+            book: Book = track.book
+            section = sections.get(book.section_id)
+            section_name = section.name if section else ""
+            if track.id not in by_track:
+                by_track[track.id] = ItemStats(track.id, track.title, book.title, section_name)
+            if book.id not in books:
+                books[book.id] = ItemStats(book.id, book.title, book.title, section_name)
+            counted = [by_track[track.id].plays, books[book.id].plays, totals]
         if section is not None:
-            section.plays.add(seconds, completed)
-    return books, by_track, totals
+            counted.append(section.plays)
+        for figures in counted:
+            figures.add(play.seconds, play.completed)
+    return books, by_track, totals, purged
 
 
 def _code_rows(
@@ -277,13 +298,13 @@ def _code_rows(
 
 
 def _day_rows(
-    period: Period, scans: list[tuple[str, datetime]], plays: list[tuple[int, datetime, float, bool]],
+    period: Period, scans: list[tuple[str, datetime]], plays: list[_Play],
 ) -> list[DayStats]:
     """Scans and plays started on each library day of the period."""
     scans_by_day: defaultdict[date, int] = defaultdict(int)
     plays_by_day: defaultdict[date, int] = defaultdict(int)
     for _code, at in scans:
         scans_by_day[local_day(at)] += 1
-    for _track, at, _seconds, _done in plays:
-        plays_by_day[local_day(at)] += 1
+    for play in plays:
+        plays_by_day[local_day(play.started_at)] += 1
     return [DayStats(day, scans_by_day[day], plays_by_day[day]) for day in period.days()]

@@ -113,7 +113,7 @@ def _detach(table_name: str, ids: list[int]) -> None:
             where = fk.parent.in_(ids)
             if fk.parent.nullable:
                 db.session.execute(update(table).where(where).values({fk.parent.name: None}))
-            else:  # e.g. play statistics of a purged chapter
+            else:  # no such column today (plays outlive their chapter): a row that cannot be kept
                 db.session.execute(delete(table).where(where))
 
 

@@ -171,7 +171,7 @@ def test_nothing_personal_is_stored(app: Flask) -> None:
     with app.app_context():
         columns = set(Play.__table__.columns.keys())
         assert db.session.scalar(select(func.count(Play.id))) == 0
-    assert columns == {"id", "play_id", "track_id", "started_at", "updated_at", "seconds_listened",
+    assert columns == {"id", "play_id", "track_id", "section_id", "started_at", "updated_at", "seconds_listened",
                        "max_position_s", "completed"}
 
 

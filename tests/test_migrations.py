@@ -187,3 +187,20 @@ def test_migrations_build_what_the_models_describe(bare_app: Flask) -> None:
             context = MigrationContext.configure(connection, opts={"compare_type": False})
             differences = compare_metadata(context, db.metadata)
     assert differences == []
+
+
+def test_plays_keep_their_section_when_upgraded(bare_app: Flask) -> None:
+    """0011 fills each existing play's section from its chapter's book, so later purges lose nothing."""
+    with bare_app.app_context():
+        schema.upgrade("0010_import_publish")
+        ids = insert_first_generation_rows()
+        with db.engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO plays (play_id, track_id, started_at, updated_at, seconds_listened,"
+                     " max_position_s, completed) VALUES ('old-play', :track, :at, :at, 30, 30, :done)"),
+                {"track": ids["track"], "at": CREATED, "done": False},
+            )
+        schema.upgrade()
+        with db.engine.connect() as connection:
+            section_id = connection.execute(text("SELECT section_id FROM plays WHERE play_id = 'old-play'")).scalar()
+        assert section_id == db.session.get(Track, ids["track"]).book.section_id  # type: ignore[union-attr]

@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 
 from kiosk import catalogue, scans, stats
 from kiosk.extensions import db
-from kiosk.models import CodeTarget, Play
+from kiosk.models import CodeTarget, Play, Track, utcnow
 from kiosk.stats_charts import nice_ceiling
+from kiosk.trash import purge_trash
 
 from .factories import gen_book, gen_section, gen_track
 
@@ -198,3 +199,29 @@ def test_beacon_plays_show_up_in_statistics(app: Flask, client: FlaskClient, dat
         figures = stats.compute(stats.Period(today - timedelta(days=1), today))
     assert (figures.totals.started, figures.totals.past_30s) == (1, 1)
     assert figures.days[-1].plays == 1
+
+
+def test_plays_of_a_purged_chapter_still_count(
+    app: Flask, client: FlaskClient, auth, dataset: dict[str, object]
+) -> None:
+    """Emptying the trash never changes the statistics of a period that is over."""
+    report = {"play_id": "pagebeef-2", "track_id": dataset["b1"], "seconds": 45, "max_position_s": 45,
+              "completed": False}
+    assert client.post("/api/v1/plays", data=json.dumps({"plays": [report]}),
+                       content_type="text/plain").status_code == 204
+    today = stats.library_today()
+    period = stats.Period(today - timedelta(days=1), today)
+    with app.app_context():
+        before = stats.compute(period)
+        track = db.session.get(Track, dataset["b1"])
+        track.deleted_at = utcnow() - timedelta(days=31)  # in the trash long enough to be purged
+        db.session.commit()
+        assert purge_trash(utcnow()).track_ids == [dataset["b1"]]
+        after = stats.compute(period)
+    assert (after.totals.started, after.totals.seconds) == (before.totals.started, before.totals.seconds) == (1, 45)
+    science_before = {s.slug: s.plays.started for s in before.sections}["kepu-tiandi"]
+    assert {s.slug: s.plays.started for s in after.sections}["kepu-tiandi"] == science_before == 1
+    assert after.purged.started == 1 and after.tracks == [] and after.books == []
+    auth.login()
+    page = client.get(f"/admin/stats?from={period.start}&to={period.end}").get_data(as_text=True)
+    assert "其中 1 次播放的章节已从回收站永久删除" in page
