@@ -35,7 +35,7 @@ def user_group() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.LIBRARIAN.value,
               show_default=True, help="admin manages accounts; librarian runs the catalogue.")
-@click.option("--display-name", default="", help="The name the console shows （e.g. 王老师）.")
+@click.option("--display-name", default="", help="The name the console shows (e.g. 王老师).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
 @with_appcontext
 def add_command(name: str, role: str, display_name: str, password_stdin: bool) -> None:
