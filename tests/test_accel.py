@@ -23,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from bench.common import NGINX, render_deploy_nginx
+from bench.common import NGINX, free_port, render_deploy_nginx
 from kiosk import public_media
 from kiosk.extensions import db
 from kiosk.models import Book, Track
@@ -95,12 +95,6 @@ def test_book_in_the_trash_stops_the_hand_off(
 # ---- against a real nginx with deploy/nginx.conf ----------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _app_server(app: Flask, seen: list[str] | None = None) -> Iterator[int]:
     """The app on a loopback port in a thread (werkzeug's threaded server); paths it got go in ``seen``."""
@@ -157,7 +151,7 @@ def app_saw() -> list[str]:
 @pytest.fixture
 def front(accel_app: Flask, tmp_path: Path, app_saw: list[str]) -> Iterator[int]:
     """deploy/nginx.conf on a loopback port, in front of the app: the port to ask."""
-    port = _free_port()
+    port = free_port()
     with _app_server(accel_app, app_saw) as app_port:
         workdir = tmp_path / "nginx"
         conf = render_deploy_nginx(Path(accel_app.config["KIOSK_DATA_DIR"]), app_port, port, workdir)
@@ -167,7 +161,7 @@ def front(accel_app: Flask, tmp_path: Path, app_saw: list[str]) -> Iterator[int]
 
 @needs_nginx
 def test_deploy_config_passes_nginx_t(tmp_path: Path) -> None:
-    conf = render_deploy_nginx(tmp_path / "media", 8000, _free_port(), tmp_path / "nginx")
+    conf = render_deploy_nginx(tmp_path / "media", 8000, free_port(), tmp_path / "nginx")
     done = subprocess.run(
         [NGINX, "-t", "-p", str(tmp_path / "nginx"), "-c", str(conf), "-e", str(tmp_path / "nginx" / "error.log")],
         capture_output=True,

@@ -12,19 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from bench.common import free_port
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def fairness_server() -> Iterator[int]:
     """gunicorn with one KioskWorker serving tests/fairness_app.py: its port."""
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "--worker-class", "kiosk.server.KioskWorker", "--workers", "1",
             "--keep-alive", "15", "--bind", f"127.0.0.1:{port}", "tests.fairness_app:app"]
     process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
