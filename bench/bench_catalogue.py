@@ -40,7 +40,7 @@ from bench.common import (
     wait_for_http,
     wait_for_quiet,
 )
-from kiosk.catalogue import BOOKS_PER_PAGE
+from kiosk.library.catalogue import BOOKS_PER_PAGE
 
 HEADING = "Catalogue pages"
 BOOKS = 10_000
@@ -78,8 +78,8 @@ def build_library(data_dir: Path, books: int) -> dict[str, object]:
 
     from kiosk import create_app
     from kiosk.extensions import db
+    from kiosk.library.sortkeys import search_text, sort_key
     from kiosk.models import Book, Section, Track
-    from kiosk.sortkeys import search_text, sort_key
     from kiosk.storage import store
 
     rng = random.Random(6)

@@ -48,7 +48,7 @@ from bench.common import (
     wait_for_http,
     wait_for_quiet,
 )
-from kiosk.server import default_workers
+from kiosk.web.server import default_workers
 
 HEADING = "Streaming (range requests)"
 FILE_BYTES = 30 * 1024 * 1024
@@ -157,8 +157,9 @@ def write_random_file(path: Path, size_bytes: int) -> Path:
 def publish_track(data_dir: Path, audio: Path) -> tuple[str, Path]:
     """Put ``audio`` in the catalogue as a published chapter; return its key and stored path."""
     os.environ["KIOSK_DATA_DIR"] = str(data_dir)
-    from kiosk import catalogue, create_app
+    from kiosk import create_app
     from kiosk.extensions import db
+    from kiosk.library import catalogue
     from kiosk.models import Book, CodeTarget, Section, Track
     from kiosk.storage import store
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import config as config_module
+from kiosk import config as config_module
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -30,57 +30,27 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
 
-    from . import converters, i18n, jobs, public_media, storage, uploads
-    from .extensions import db
+    from kiosk import storage
+    from kiosk.accounts import auth
+    from kiosk.cli import register_commands
+    from kiosk.extensions import db
+    from kiosk.jobs import queue
+    from kiosk.media import public_tree, streaming
+    from kiosk.views import register_views
+    from kiosk.web import converters, errors, formatting, i18n, security, uploads
 
     converters.init_app(app)
     db.init_app(app)
     storage.init_app(app)
-    public_media.install()  # the published-only tree follows every catalogue commit
+    public_tree.install()  # the published-only tree follows every catalogue commit
     uploads.init_app(app)
-    jobs.configure(app)
+    queue.init_app(app)
     i18n.init_app(app)
-
-    from . import formatting
-    from .views import api, errors, media, visitor
-
     formatting.init_app(app)
     errors.init_app(app)
-    app.register_blueprint(visitor.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(media.bp)
-    from . import streaming
-
-    streaming.init_app(app)  # /media/ fast path in front of Flask: same checks, no dispatch
-
-    from . import auth, security
-    from .views import admin
-    from .views import auth as auth_views
-
     security.init_app(app)
     auth.init_app(app)
-    app.register_blueprint(auth_views.bp)
-    admin.init_app(app)
-    from .views import admin_wall  # after admin: it joins the console's navigation
-
-    admin_wall.init_app(app)
-    from .views import admin_moderation
-
-    admin_moderation.init_app(app)
-    from .views import admin_catalogue
-
-    admin_catalogue.init_app(app)
-    from .views import admin_import, admin_stats, beacon
-
-    admin_import.init_app(app)
-    admin_stats.init_app(app)
-    beacon.init_app(app)
-
-    from .views import booth
-
-    app.register_blueprint(booth.bp)
-
-    from . import cli
-
-    cli.init_app(app)
+    register_views(app)
+    streaming.init_app(app)  # /media/ fast path in front of Flask: same checks, no dispatch
+    register_commands(app)
     return app

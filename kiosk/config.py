@@ -8,11 +8,26 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+DEFAULT_DATA_DIR = "media"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+
+# Settings with a default that operators rarely change: name → (default, how to read the variable).
+TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
+    "KIOSK_BOOTH_LICENCE": ("CC BY 4.0", str),  # what a volunteer agrees to at the booth
+    "KIOSK_TAKE_LEASE_S": (60.0, float),  # a worker's claim on a job, renewed by its heartbeat
+    "KIOSK_LOGIN_CLIENT_LIMIT": ("20 per 15 minutes", str),  # failed logins from one address
+    "KIOSK_LOGIN_ACCOUNT_LIMIT": ("5 per 15 minutes", str),  # failed logins for one username
+    "KIOSK_SESSION_LIFETIME_S": (12 * 3600, int),  # a console sign-in lasts a working day
+    "KIOSK_BEACON_LIMIT": ("300 per minute", str),  # play reports from one address
+    "KIOSK_CJK_FONT": (None, str),  # a font file for the printed wall, if not the system's or ours
+}
 
 
 @dataclass(frozen=True)
@@ -58,11 +73,62 @@ def engine_options(database_url: str) -> dict[str, Any]:
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
 
 
-def load_secret_key(data_dir: Path) -> str:
-    """Read the key kept in the data dir, creating it once (mode 0600) if absent."""
+class DataDirError(Exception):
+    """The data dir cannot be used; the message names the folder and the fix."""
+
+
+def data_dir_from_environment(env: Mapping[str, str] | None = None) -> Path:
+    """The data dir ``KIOSK_DATA_DIR`` names (``./media`` by default), as an absolute path."""
+    env = os.environ if env is None else env
+    return Path(env.get("KIOSK_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+
+
+def check_data_dir(data_dir: Path) -> bool:
+    """Raise ``DataDirError`` if ``data_dir`` cannot hold a library; return whether it holds none yet."""
+    fix = "set KIOSK_DATA_DIR to a folder this user can write"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataDirError(f"the data dir {data_dir} is a file, not a folder: move it away or {fix}.")
+    if not data_dir.exists():
+        if not data_dir.parent.is_dir():
+            raise DataDirError(f"the data dir {data_dir} cannot be made: its parent {data_dir.parent} "
+                               f"does not exist. Create it (mkdir -p {data_dir.parent}) or {fix}.")
+        if not _writable(data_dir.parent):
+            raise DataDirError(f"the data dir {data_dir} cannot be made: {data_dir.parent} is read-only "
+                               f"for this user. Create the folder with the right owner or {fix}.")
+        return True
+    if not _writable(data_dir):
+        raise DataDirError(f"the data dir {data_dir} is read-only for this user: "
+                           f"give it to the kiosk's user (chown) or {fix}.")
+    return not any(data_dir.iterdir())
+
+
+def _writable(folder: Path) -> bool:
+    """Whether this process can create files in ``folder``, tried for real (root ignores mode bits).
+
+    The probe is an unnamed temporary file, gone the moment it is closed.
+    """
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def read_secret_key(data_dir: Path) -> str | None:
+    """The key kept in the data dir, or ``None`` before ``kiosk init`` made one."""
     key_path = data_dir / SECRET_KEY_FILE
-    if key_path.exists():
-        return key_path.read_text().strip()
+    try:
+        return key_path.read_text().strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def ensure_secret_key(data_dir: Path) -> str:
+    """Read the key kept in the data dir, creating it (and the data dir) once, mode 0600."""
+    key = read_secret_key(data_dir)
+    if key is not None:
+        return key
+    key_path = data_dir / SECRET_KEY_FILE
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
     tmp_path = key_path.with_suffix(".tmp")
@@ -78,22 +144,31 @@ def load_secret_key(data_dir: Path) -> str:
     return key_path.read_text().strip()
 
 
-def from_environment(env: dict[str, str] | None = None) -> Settings:
-    """Build settings from ``env`` (the process environment by default)."""
+def from_environment(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``env`` (the process environment by default); reads files, writes none.
+
+    Until ``kiosk init`` (or ``serve``) keeps a secret key in the data dir, a process
+    signs its sessions with a key of its own, which ends with it.
+    """
     env = dict(os.environ if env is None else env)
-    data_dir = Path(env.get("KIOSK_DATA_DIR", "media")).resolve()
+    data_dir = data_dir_from_environment(env)
+    kept_key = env.get("KIOSK_SECRET_KEY") or read_secret_key(data_dir)
+    secret_key_is_ephemeral = kept_key is None
+    secret_key = kept_key or secrets.token_urlsafe(48)
     database_url = env.get("KIOSK_DATABASE_URL") or f"sqlite:///{data_dir / 'kiosk.sqlite3'}"
     base_url = (env.get("KIOSK_BASE_URL") or "").rstrip("/") or None
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
-        secret_key=env.get("KIOSK_SECRET_KEY") or load_secret_key(data_dir),
+        secret_key=secret_key,
         base_url=base_url,
         redis_url=env.get("KIOSK_REDIS_URL") or None,
         loudness_target_lufs=float(env.get("KIOSK_LOUDNESS_TARGET", "-18")),
         accel_redirect_prefix=env.get("KIOSK_ACCEL_REDIRECT") or None,
         extra={
-            "KIOSK_TAKE_LEASE_S": float(env.get("KIOSK_TAKE_LEASE_S", "60")),
-            "KIOSK_BOOTH_LICENCE": env.get("KIOSK_BOOTH_LICENCE", "CC BY 4.0"),
+            **{name: convert(env[name]) if env.get(name) else default
+               for name, (default, convert) in TUNABLES.items()},
+            # set while this process signs with a key of its own (see ``from_environment``)
+            "KIOSK_EPHEMERAL_SECRET_KEY": secret_key if secret_key_is_ephemeral else None,
         },
     )

@@ -134,9 +134,7 @@ class FileStore:
 
 def init_app(app: Flask) -> None:
     """Bind a store rooted at the configured data dir to ``app``."""
-    root = Path(app.config["KIOSK_DATA_DIR"])
-    root.mkdir(parents=True, exist_ok=True)
-    app.extensions["kiosk_store"] = FileStore(root)
+    app.extensions["kiosk_store"] = FileStore(Path(app.config["KIOSK_DATA_DIR"]))
 
 
 def store() -> FileStore:

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, make_url
 from sqlalchemy.pool import NullPool
 
 from kiosk import create_app
-from kiosk.cli import prepare_database
+from kiosk.cli.setup import prepare_database
 from kiosk.extensions import db
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -158,7 +158,7 @@ class AuthActions:
 
     def login(self, role: str = "librarian", username: str | None = None) -> FlaskClient:
         """Create the account if needed and sign ``self.client`` in with it."""
-        from kiosk import auth
+        from kiosk.accounts import auth
 
         name = username or f"test-{role}"
         with self.app.app_context():

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from kiosk import catalogue
 from kiosk.extensions import db
+from kiosk.library import catalogue
 from kiosk.models import Book, CodeTarget, Section, Track
 from kiosk.storage import store
 

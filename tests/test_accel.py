@@ -1,6 +1,6 @@
 """deploy/nginx.conf in front of the app: nginx sends every byte, unpublishing is instant.
 
-Published media comes straight from the published-only tree (kiosk/public_media.py) with
+Published media comes straight from the published-only tree (kiosk/media/public_tree.py) with
 no app round-trip; anything else is asked of the app, which hands published files back to
 nginx with X-Accel-Redirect.
 """
@@ -24,8 +24,8 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from bench.common import NGINX, free_port, render_deploy_nginx
-from kiosk import public_media
 from kiosk.extensions import db
+from kiosk.media import public_tree
 from kiosk.models import Book, Track
 from tests.factories import gen_book, gen_track
 
@@ -213,7 +213,7 @@ def test_a_file_missing_from_the_tree_is_asked_of_the_app_and_still_sent_by_ngin
     accel_app: Flask, front: int, published: tuple[int, str], sample_mp3: Path, app_saw: list[str]
 ) -> None:
     track_id, key = published
-    (Path(accel_app.config["KIOSK_DATA_DIR"]) / public_media.TREE_DIR / key).unlink()  # e.g. after a crash
+    (Path(accel_app.config["KIOSK_DATA_DIR"]) / public_tree.TREE_DIR / key).unlink()  # e.g. after a crash
     body = sample_mp3.read_bytes()
     status, headers, data = _get(front, f"/media/{key}", {"Range": "bytes=0-99"})
     assert (status, data) == (206, body[:100])

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
-from kiosk import auth
+from kiosk.accounts import auth
 from kiosk.extensions import db
 from kiosk.models import Role
 

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 
-from kiosk import catalogue
 from kiosk.extensions import db
+from kiosk.library import catalogue
 from kiosk.models import AuditEvent, Book, BoothText, CodeTarget, Reader, Recording, Section, Track
 from kiosk.storage import store
 from recorder import pipeline, synth
@@ -165,7 +165,7 @@ def test_section_colours_must_carry_white_text(
 
 
 def test_palette_colours_all_pass_and_are_saved_lower_case(app: Flask, librarian: FlaskClient) -> None:
-    from kiosk.catalogue_admin import PALETTE, contrast_with_white
+    from kiosk.library.edits import PALETTE, contrast_with_white
 
     assert all(contrast_with_white(value) >= 4.5 for value, _label in PALETTE)
     sid = section_id(app, "kepu-tiandi")

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select, text
 
-from kiosk import auth
+from kiosk.accounts import auth
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Role, User
 

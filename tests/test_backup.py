@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from kiosk import create_app
-from kiosk.cli import prepare_database
+from kiosk.cli.setup import prepare_database
 from kiosk.extensions import db
 from tests.factories import gen_book, gen_track
 

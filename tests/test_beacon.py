@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from kiosk import create_app
-from kiosk.cli import prepare_database
+from kiosk.cli.setup import prepare_database
 from kiosk.extensions import db
 from kiosk.models import Play
 

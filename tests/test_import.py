@@ -16,8 +16,8 @@ from mutagen.wave import WAVE
 from PIL import Image
 from sqlalchemy import func, select
 
-from kiosk import ingest
 from kiosk.extensions import db
+from kiosk.ingest import mastering
 from kiosk.models import AuditEvent, Book, ImportBatch, ImportStatus, Reader, Track
 from kiosk.storage import file_sha256, store
 
@@ -87,8 +87,8 @@ def library(app: Flask, tmp_path: Path) -> Path:
     wave.tags.add(TALB(encoding=3, text=["轻声"]))
     wave.save()
     with app.app_context():  # already at the house standard: mastered once, then kept as is
-        mastered = ingest.master_into_store(
-            speechy(root / "raw.m4a", seed=6), ingest.TrackTags(title="标准", album="标准的书", track_number=1)
+        mastered = mastering.master_into_store(
+            speechy(root / "raw.m4a", seed=6), mastering.TrackTags(title="标准", album="标准的书", track_number=1)
         )
         shutil.copy(store().path(mastered.key), root / "standard.mp3")
     (root / "raw.m4a").unlink()

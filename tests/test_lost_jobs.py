@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from kiosk import chapter_uploads, import_batches
 from kiosk.extensions import db
+from kiosk.ingest import batches, chapter_uploads
 from kiosk.models import ChapterUpload, ImportBatch, ImportStatus, TakeStatus, utcnow
 from tests.factories import gen_book, gen_section
 
@@ -78,4 +78,4 @@ def test_lost_import_batches(app: Flask, status: ImportStatus, created_ago: time
                              heartbeat_ago: timedelta | None, lost: bool) -> None:
     with app.app_context():
         batch_id = batch(status, created_ago, heartbeat_ago)
-        assert (batch_id in import_batches.lost_batches(utcnow())) is lost
+        assert (batch_id in batches.lost_batches(utcnow())) is lost

@@ -17,7 +17,8 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import inspect, text
 
-from kiosk import create_app, schema
+from kiosk import create_app
+from kiosk.db import schema
 from kiosk.extensions import db
 from kiosk.models import Book, Section, Track
 

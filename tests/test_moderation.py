@@ -12,8 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from kiosk import catalogue, moderation, originals
+from kiosk.booth import moderation, originals
 from kiosk.extensions import db
+from kiosk.library import catalogue
 from kiosk.models import AuditEvent, Book, Decision, Recording, Remaster, RemasterStatus, Track, User, utcnow
 from kiosk.storage import store
 from recorder import synth

@@ -23,9 +23,12 @@ from huey.storage import RedisStorage
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
-from kiosk import auth, catalogue, create_app, jobs
-from kiosk.cli import prepare_database
+from kiosk import create_app
+from kiosk.accounts import auth
+from kiosk.cli.setup import prepare_database
 from kiosk.extensions import db
+from kiosk.jobs import tasks
+from kiosk.library import catalogue
 from kiosk.models import Book, CodeTarget, Scan, Section
 from recorder import synth
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, server_database
@@ -66,17 +69,17 @@ def dispose(app: Flask) -> None:
 def queued_app(tmp_path: Path, database_url: str, redis_settings: dict[str, str]) -> Iterator[Flask]:
     """An app whose takes wait in the Redis queue for a worker (not mastered inline)."""
     app = make_app(tmp_path, database_url, KIOSK_JOBS_IMMEDIATE=False, **redis_settings)
-    jobs.huey.flush()
+    tasks.huey.flush()
     with app.app_context():
         prepare_database()
     yield app
-    jobs.huey.flush()
+    tasks.huey.flush()
     dispose(app)
 
 
 @needs_redis
 def test_a_take_waits_in_redis_until_a_worker_takes_it(queued_app: Flask, tmp_path: Path) -> None:
-    assert isinstance(jobs.huey.storage, RedisStorage)
+    assert isinstance(tasks.huey.storage, RedisStorage)
     take = synth.speechlike(tmp_path / "take.wav", duration_s=6, level_lufs=-24)
     with take.open("rb") as audio:
         response = queued_app.test_client().post(
@@ -85,15 +88,15 @@ def test_a_take_waits_in_redis_until_a_worker_takes_it(queued_app: Flask, tmp_pa
         )
     assert response.status_code == 202
     token = response.get_json()["token"]
-    assert jobs.huey.pending_count() == 1  # in Redis, for any worker on any machine
+    assert tasks.huey.pending_count() == 1  # in Redis, for any worker on any machine
     client = queued_app.test_client()
     assert client.get(f"/api/v1/recordings/{token}").get_json()["status"] == "queued"
 
-    task = jobs.huey.dequeue()  # what a worker's consumer does
+    task = tasks.huey.dequeue()  # what a worker's consumer does
     assert task is not None
     with queued_app.app_context():
-        jobs.huey.execute(task)
-    assert jobs.huey.pending_count() == 0
+        tasks.huey.execute(task)
+    assert tasks.huey.pending_count() == 0
     status = client.get(f"/api/v1/recordings/{token}").get_json()
     assert status["status"] == "done", status
     ranged = client.get(status["audio_url"], headers={"Range": "bytes=0-1023"})

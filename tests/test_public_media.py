@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 
-from kiosk import public_media
 from kiosk.extensions import db
+from kiosk.media import public_tree
 from kiosk.models import Book, Section, Track
 from kiosk.storage import store
 from tests.conftest import AuthActions, make_audio
@@ -40,7 +40,7 @@ def librarian(auth: AuthActions) -> FlaskClient:
 
 def tree_root(app: Flask) -> Path:
     """Where the tree lives."""
-    return Path(app.config["KIOSK_DATA_DIR"]) / public_media.TREE_DIR
+    return Path(app.config["KIOSK_DATA_DIR"]) / public_tree.TREE_DIR
 
 
 def linked(app: Flask, key: str) -> bool:
@@ -180,7 +180,7 @@ def test_resync_repairs_a_tree_that_drifted(app: Flask, client: FlaskClient, ton
         stray = tree_root(app) / "audio" / "notes.txt"
         stray.write_text("not a key: never served, never touched")
         assert linked(app, hidden_key)
-        report = public_media.resync()
+        report = public_tree.resync()
     assert (report.linked, report.removed, report.missing) == (1, 1, 0)
     assert linked(app, kept_key)
     assert not linked(app, hidden_key)
@@ -211,7 +211,7 @@ def test_a_commit_whose_tree_update_fails_still_stands(
     def broken(*_args: object) -> None:
         raise PermissionError("read-only store")
 
-    monkeypatch.setattr(public_media.PublicTree, "unlink", broken)
+    monkeypatch.setattr(public_tree.PublicTree, "unlink", broken)
     with app.app_context():
         db.session.get(Track, track_id).published = False  # type: ignore[union-attr]
         db.session.commit()
@@ -227,7 +227,7 @@ def test_reconciliations_wait_for_one_another(app: Flask, tones: list[Path]) -> 
 
     _book, (track_id,) = make_book(app, tones[:1])
     key = key_of(app, track_id)
-    lock_path = Path(app.config["KIOSK_DATA_DIR"]) / public_media.LOCK_FILE
+    lock_path = Path(app.config["KIOSK_DATA_DIR"]) / public_tree.LOCK_FILE
     with lock_path.open("a") as other:
         fcntl.flock(other, fcntl.LOCK_EX)  # as another web node's reconciliation would
         release = threading.Timer(0.3, fcntl.flock, (other, fcntl.LOCK_UN))

@@ -13,8 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image, ImageDraw, ImageFilter
 
-from kiosk import catalogue, qr
+from kiosk.library import catalogue
 from kiosk.models import CodeTarget
+from kiosk.wall import qr
 
 from .factories import gen_book
 

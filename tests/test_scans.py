@@ -12,8 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
 
-from kiosk import catalogue, scans
 from kiosk.extensions import db
+from kiosk.insights import scans
+from kiosk.library import catalogue
 from kiosk.models import CodeTarget, Scan
 
 from .factories import gen_book, gen_section
@@ -139,7 +140,7 @@ def test_a_failed_write_is_logged_and_the_visitor_goes_through(
     with app.app_context():
         db.session.execute(text("DROP TABLE scans"))
         db.session.commit()
-    with caplog.at_level(logging.WARNING, logger="kiosk.scans"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.insights.scans"):
         response = client.get(f"/Q/{code}")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/sections/jingdian-songdu")

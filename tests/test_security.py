@@ -12,10 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kiosk import auth, create_app, security
-from kiosk.cli import prepare_database
+from kiosk import create_app
+from kiosk.accounts import auth
+from kiosk.cli.setup import prepare_database
 from kiosk.extensions import db
 from kiosk.models import AuditEvent
+from kiosk.web import security
 
 PASSWORD = "correct horse battery"  # noqa: S105 - test fixture
 CSP = (

@@ -1,4 +1,4 @@
-"""The production server's worker (kiosk/server.py), run for real by gunicorn."""
+"""The production server's worker (kiosk/web/server.py), run for real by gunicorn."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 def fairness_server() -> Iterator[int]:
     """gunicorn with one KioskWorker serving tests/fairness_app.py: its port."""
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "--worker-class", "kiosk.server.KioskWorker", "--workers", "1",
+    argv = [sys.executable, "-m", "gunicorn", "--worker-class", "kiosk.web.server.KioskWorker", "--workers", "1",
             "--keep-alive", "15", "--bind", f"127.0.0.1:{port}", "tests.fairness_app:app"]
     process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

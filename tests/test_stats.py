@@ -12,11 +12,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from kiosk import catalogue, scans, stats
 from kiosk.extensions import db
+from kiosk.insights import figures as stats
+from kiosk.insights import scans
+from kiosk.insights.charts import nice_ceiling
+from kiosk.library import catalogue
+from kiosk.library.trash import purge_trash
 from kiosk.models import CodeTarget, Play, Track, utcnow
-from kiosk.stats_charts import nice_ceiling
-from kiosk.trash import purge_trash
 
 from .factories import gen_book, gen_section, gen_track
 

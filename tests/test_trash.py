@@ -11,11 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kiosk import catalogue, covers, jobs
 from kiosk.extensions import db
+from kiosk.jobs import tasks
+from kiosk.library import catalogue, covers
+from kiosk.library.trash import purge_trash
 from kiosk.models import AuditEvent, Book, ChapterUpload, CodeTarget, QrCode, Recording, Track, utcnow
 from kiosk.storage import store
-from kiosk.trash import purge_trash
 from tests.conftest import AuthActions, make_audio
 from tests.factories import gen_book, gen_track
 
@@ -195,7 +196,7 @@ def test_the_daily_job_runs_the_purge(app: Flask, tones: list[Path]) -> None:
     _book, (track_id,) = make_book(app, tones[:1])
     trash_at(app, Track, track_id, 45)
     with app.app_context():
-        jobs.purge_trash_daily.call_local()
+        tasks.purge_trash_daily.call_local()
         assert db.session.get(Track, track_id) is None
 
 

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from kiosk import catalogue
-from kiosk.catalogue import DEFAULT_SECTIONS
 from kiosk.extensions import db
+from kiosk.library import catalogue
+from kiosk.library.catalogue import DEFAULT_SECTIONS
 from kiosk.models import CodeTarget, Section
 from tests.factories import gen_book, gen_section, gen_track
 

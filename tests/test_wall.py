@@ -14,9 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from PIL import Image
 
-from kiosk import catalogue
-from kiosk.catalogue import DEFAULT_SECTIONS
 from kiosk.extensions import db
+from kiosk.library import catalogue
+from kiosk.library.catalogue import DEFAULT_SECTIONS
 from kiosk.models import CodeTarget
 
 from .factories import gen_book, gen_section

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from kiosk import create_app
-from kiosk.cli import prepare_database
+from kiosk.cli.setup import prepare_database
 from kiosk.extensions import db
 from kiosk.models import Recording, TakeStatus
 from recorder import synth

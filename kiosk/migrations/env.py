@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from kiosk import models  # noqa: F401  (registers the tables on the metadata)
+from kiosk import models  # noqa: F401  (registers the tables on the metadata
 from kiosk.extensions import db
 
 connection = context.config.attributes["connection"]

@@ -1,13 +1,13 @@
 """Typed SQLAlchemy models, one module per area; importing this package registers every table."""
 
-from .accounts import AuditEvent, Role, User
-from .catalogue import Book, CodeTarget, QrCode, Reader, Section, Track, utcnow
-from .imports import ImportBatch, ImportStatus
-from .moderation import Remaster, RemasterStatus, RoomTone
-from .plays import Play
-from .recordings import BoothText, Decision, Recording, TakeStatus
-from .scans import Scan
-from .uploads import ChapterUpload
+from kiosk.models.accounts import AuditEvent, Role, User
+from kiosk.models.catalogue import Book, CodeTarget, QrCode, Reader, Section, Track, utcnow
+from kiosk.models.imports import ImportBatch, ImportStatus
+from kiosk.models.moderation import Remaster, RemasterStatus, RoomTone
+from kiosk.models.plays import Play
+from kiosk.models.recordings import BoothText, Decision, Recording, TakeStatus
+from kiosk.models.scans import Scan
+from kiosk.models.uploads import ChapterUpload
 
 __all__ = [
     "AuditEvent",

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .catalogue import utcnow
+from kiosk.extensions import db
+from kiosk.models.catalogue import utcnow
 
 
 class Role(enum.StrEnum):

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .catalogue import Section, utcnow
+from kiosk.extensions import db
+from kiosk.models.catalogue import Section, utcnow
 
 
 class ImportStatus(enum.StrEnum):

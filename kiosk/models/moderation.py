@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import DateTime, Enum, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .accounts import User
-from .catalogue import utcnow
-from .recordings import Recording
+from kiosk.extensions import db
+from kiosk.models.accounts import User
+from kiosk.models.catalogue import utcnow
+from kiosk.models.recordings import Recording
 
 
 class RemasterStatus(enum.StrEnum):

@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .catalogue import Track, utcnow
+from kiosk.extensions import db
+from kiosk.models.catalogue import Track, utcnow
 
 
 class Play(db.Model):

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .catalogue import Track, utcnow
+from kiosk.extensions import db
+from kiosk.models.catalogue import Track, utcnow
 
 
 class TakeStatus(enum.StrEnum):

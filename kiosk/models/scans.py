@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .catalogue import utcnow
+from kiosk.extensions import db
+from kiosk.models.catalogue import utcnow
 
 
 class Scan(db.Model):

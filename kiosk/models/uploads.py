@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .catalogue import Book, Track, utcnow
-from .recordings import TakeStatus, _str_enum
+from kiosk.extensions import db
+from kiosk.models.catalogue import Book, Track, utcnow
+from kiosk.models.recordings import TakeStatus, _str_enum
 
 
 class ChapterUpload(db.Model):

@@ -1,1 +1,20 @@
-"""Blueprints, one per audience; views never import each other."""
+"""Blueprints, one per audience: visitors, the API, media, the booth, sign-in, the console.
+
+Views never import each other (the console's catalogue pages share one base module).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_views(app: Flask) -> None:
+    """Attach every blueprint to ``app``, the console's areas in their menu order."""
+    from kiosk.views import api, auth, beacon, booth, media, visitor
+    from kiosk.views.console import catalogue, home, imports, moderation, stats, wall
+
+    for blueprint in (visitor.bp, api.bp, media.bp, auth.bp, booth.bp):
+        app.register_blueprint(blueprint)
+    # The console's areas join its navigation in this order: home first, then the wall.
+    for area in (home, wall, moderation, catalogue, imports, stats, beacon):
+        area.init_app(app)

@@ -9,10 +9,10 @@ from flask import Blueprint, abort, jsonify, request, url_for
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
-from .. import catalogue
-from ..catalogue import BookSummary, SectionCard, TrackView
-from ..extensions import db
-from ..storage import store
+from kiosk.extensions import db
+from kiosk.library import catalogue
+from kiosk.library.catalogue import BookSummary, SectionCard, TrackView
+from kiosk.storage import store
 
 bp = Blueprint("api", __name__)
 

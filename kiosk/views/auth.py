@@ -18,10 +18,11 @@ from flask_babel import gettext
 from flask_limiter import RequestLimit
 from flask_login import current_user, login_user
 
-from .. import auth, security
-from ..extensions import db
-from ..models import User
-from .auth_forms import LoginForm, PasswordChangeForm
+from kiosk.accounts import auth
+from kiosk.extensions import db
+from kiosk.models import User
+from kiosk.views.auth_forms import LoginForm, PasswordChangeForm
+from kiosk.web import security
 
 bp = Blueprint("auth", __name__)
 

@@ -1,6 +1,6 @@
 """Forms of the login page, the password page and account management (Chinese labels).
 
-Password rules live in ``kiosk.auth`` (one place for the web and the CLI); the forms only
+Password rules live in ``kiosk.accounts.auth`` (one place for the web and the CLI); the forms only
 require input and cap its length.
 """
 
@@ -11,8 +11,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length
 
-from ..auth import DISPLAY_NAME_MAX_CHARS, PASSWORD_MAX_CHARS
-from ..models import Role
+from kiosk.accounts.auth import DISPLAY_NAME_MAX_CHARS, PASSWORD_MAX_CHARS
+from kiosk.models import Role
 
 try:  # WTForms 3.3 names its choices; older versions take (value, label) pairs
     from wtforms.fields.choices import SelectChoice as _Choice

@@ -5,20 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, Flask, current_app, request
 from werkzeug.wrappers import Response
 
-from .. import plays
-from ..extensions import db
-from ..security import csrf, limiter
-from .errors import render_error
+from kiosk.extensions import db
+from kiosk.insights import plays
+from kiosk.web.errors import render_error
+from kiosk.web.security import csrf, limiter
 
 bp = Blueprint("beacon", __name__)
 
 # Phones behind one library Wi-Fi share an address; each sends about one batch a minute.
-DEFAULT_LIMIT = "300 per minute"
 
 
 def _limit() -> str:
     """The configured per-address limit (``KIOSK_BEACON_LIMIT``)."""
-    return str(current_app.config.get("KIOSK_BEACON_LIMIT", DEFAULT_LIMIT))
+    return str(current_app.config["KIOSK_BEACON_LIMIT"])
 
 
 def _body() -> bytes:

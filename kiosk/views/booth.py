@@ -10,12 +10,15 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from .. import jobs, qr, streaming, takes
-from ..extensions import db
-from ..models.recordings import BoothText, TakeStatus
-from ..security import csrf
-from ..storage import store
-from .errors import render_error
+from kiosk.booth import takes
+from kiosk.extensions import db
+from kiosk.jobs import tasks
+from kiosk.media import streaming
+from kiosk.models.recordings import BoothText, TakeStatus
+from kiosk.storage import store
+from kiosk.wall import qr
+from kiosk.web.errors import render_error
+from kiosk.web.security import csrf
 
 bp = Blueprint("booth", __name__)
 
@@ -52,7 +55,7 @@ def submit() -> tuple[Response, int] | Response:
         take = takes.submit(_spooled_path(upload), form)
     except takes.TakeRefused as refusal:
         return render_error(refusal.status, refusal.message, refusal.code)
-    jobs.enqueue_take(take.token)
+    tasks.enqueue_take(take.token)
     return (
         jsonify(
             token=take.token,

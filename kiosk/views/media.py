@@ -7,8 +7,9 @@ import logging
 from flask import Blueprint, abort, current_app, request
 from werkzeug.wrappers import Response
 
-from .. import catalogue, streaming
-from ..storage import InvalidKeyError, store, validate_key
+from kiosk.library import catalogue
+from kiosk.media import streaming
+from kiosk.storage import InvalidKeyError, store, validate_key
 
 bp = Blueprint("media", __name__)
 log = logging.getLogger(__name__)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import catalogue, qr, scans
-from ..models import CodeTarget, QrCode
-from ..wall import kiosk_tiles
+from kiosk.insights import scans
+from kiosk.library import catalogue
+from kiosk.models import CodeTarget, QrCode
+from kiosk.wall import qr
+from kiosk.wall.cards import kiosk_tiles
 
 bp = Blueprint("visitor", __name__)
 

@@ -1,0 +1,79 @@
+"""Booth originals: their MIME type, how long they are kept after a decision, and deleting expired ones."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
+
+from kiosk.accounts import auth
+from kiosk.extensions import db
+from kiosk.models import Book, Decision, Recording, Track
+from kiosk.storage import store
+
+log = logging.getLogger(__name__)
+
+KEEP_ORIGINALS = timedelta(days=30)  # after a decision; the trash period
+# The suffix an original is stored under (see takes.ORIGINAL_SUFFIXES) → its MIME type.
+ORIGINAL_MIME = {
+    "mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg",
+    "m4a": "audio/mp4", "mp4": "audio/mp4", "webm": "audio/webm", "aac": "audio/aac",
+    "caf": "audio/x-caf", "aiff": "audio/aiff",
+}
+
+
+def mime(key: str) -> str:
+    """The MIME type of an original, from the suffix it was stored under (judged by probing)."""
+    return ORIGINAL_MIME.get(key.rpartition(".")[2].lower(), "application/octet-stream")
+
+
+def kept_until(row: Recording) -> datetime | None:
+    """When a decided take's original may be deleted (``None`` while undecided)."""
+    if row.decided_at is None or row.decision not in (Decision.APPROVED, Decision.REJECTED):
+        return None
+    return row.decided_at + KEEP_ORIGINALS
+
+
+def present(row: Recording) -> bool:
+    """Whether the take's original is still in the store."""
+    return store().exists(row.original_key)
+
+
+def expired_originals(now: datetime) -> list[str]:
+    """Keys of originals whose every take was decided more than 30 days before ``now``.
+
+    A key (content-addressed: the same upload twice is one file) is kept while any other
+    take needs it — undecided, or decided within the period — or any catalogue row names it.
+    """
+    cutoff = now - KEEP_ORIGINALS
+    other = aliased(Recording)
+    still_needed = exists().where(
+        other.original_key == Recording.original_key,
+        or_(other.decided_at.is_(None), other.decided_at >= cutoff,
+            other.decision.is_(None), other.decision == Decision.PENDING),
+    )
+    key = Recording.original_key
+    in_catalogue = or_(
+        exists().where(Track.audio_key == key),
+        exists().where(or_(Book.cover_key == key, Book.cover_thumb_key == key)),
+    )
+    keys = db.session.scalars(
+        select(key).distinct().where(
+            Recording.decision.in_((Decision.APPROVED, Decision.REJECTED)),
+            Recording.decided_at < cutoff, ~still_needed, ~in_catalogue,
+        )
+    )
+    return [key for key in keys if store().exists(key)]
+
+
+def purge_expired_originals(now: datetime) -> list[str]:
+    """Delete the original files ``expired_originals`` names, auditing each; returns the keys."""
+    keys = expired_originals(now)
+    for key in keys:
+        store().delete(key)
+        auth.audit("original_deleted", target_kind="originals", target_id=key[-64:])
+        log.info("deleted expired original %s", key)
+    db.session.commit()
+    return keys

@@ -1,0 +1,277 @@
+"""Booth takes: accept an upload, master it off the request path, and report on it.
+
+A take's row is the source of truth for its progress. The job queue only carries
+its token; a worker *claims* the take with a lease before mastering, so a take
+whose worker died (crash, restart, a node gone) is claimed again once the lease
+runs out, and mastering it again gives the same file (the pipeline is
+deterministic and the store content-addressed): re-running is always safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import gettext
+from sqlalchemy import or_, select, update
+
+from kiosk.extensions import db
+from kiosk.ingest import mastering
+from kiosk.models import utcnow
+from kiosk.models.recordings import BoothText, Decision, Recording, TakeStatus
+from kiosk.storage import store
+
+log = logging.getLogger(__name__)
+
+MAX_READER_NAME_CHARS = 64
+LOST_AFTER = timedelta(minutes=2)  # a queued take older than this may have lost its job
+MAX_ATTEMPTS = 3
+DEFAULT_LICENCE = "CC BY 4.0"
+FREE_READING_TITLE = "自由朗读"
+BOOTH_ALBUM = "声音录制亭"  # tags are in the library's language, whatever the worker's locale
+PROCESSING_FAILED_MESSAGE = "录音处理多次失败，馆员会检查原始录音。"
+# ffmpeg demuxer → the suffix an original is kept under.
+ORIGINAL_SUFFIXES = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg": "ogg", "mov": "m4a",
+                     "matroska": "webm", "webm": "webm", "aac": "aac", "caf": "caf", "aiff": "aiff"}
+
+
+class TakeRefused(Exception):
+    """An upload we will not accept, with the HTTP status and the words to say why."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class TakeForm:
+    """What the booth sends beside the audio."""
+
+    reader_name: str
+    consent: bool
+    text_id: int | None
+
+
+def refusal_for(error: mastering.RecorderError) -> TakeRefused:
+    """Translate a recorder error on an upload into an HTTP refusal."""
+    messages = {
+        "not_audio": (415, gettext("这不是可以识别的音频文件。请上传 WAV、FLAC、MP3、M4A、OGG 或 WebM 录音。")),
+        "too_large": (413, gettext("文件太大了，最大 300 MB。")),
+        "too_long": (422, gettext("录音太长了，最长 90 分钟。")),
+    }
+    status, message = messages.get(error.code, (422, error.message_zh))
+    return TakeRefused(status, error.code, message)
+
+
+def validate_form(reader_name: str, consent: str, text_id: str) -> TakeForm:
+    """Check the fields beside the audio; raise ``TakeRefused`` with a Chinese message."""
+    name = " ".join(reader_name.split())
+    if not name:
+        raise TakeRefused(422, "reader_name_missing", gettext("请填写您的称呼（可以用笔名）。"))
+    if len(name) > MAX_READER_NAME_CHARS:
+        raise TakeRefused(422, "reader_name_too_long", gettext("称呼太长了，请少于 64 个字。"))
+    if consent != "1":
+        raise TakeRefused(422, "consent_missing", gettext("请先阅读并同意声音授权协议。"))
+    chosen: int | None = None
+    if text_id:
+        if not text_id.isdigit() or db.session.get(BoothText, int(text_id)) is None:
+            raise TakeRefused(422, "text_unknown", gettext("选择的朗读文本不存在，请重新选择。"))
+        chosen = int(text_id)
+    return TakeForm(reader_name=name, consent=True, text_id=chosen)
+
+
+def submit(upload: Path, form: TakeForm) -> Recording:
+    """Probe an uploaded file, keep the original untouched in the store, and queue the take."""
+    try:
+        probed = mastering.probe_upload(upload)
+    except mastering.RecorderError as error:
+        raise refusal_for(error) from error
+    max_duration_s = mastering.house_preset().max_duration_s
+    if probed.duration_s is not None and probed.duration_s > max_duration_s:
+        raise TakeRefused(422, "too_long", gettext("录音太长了，最长 90 分钟。"))
+    original_key = store().adopt(upload, "originals", ORIGINAL_SUFFIXES.get(probed.demuxer, "bin"))
+    text = db.session.get(BoothText, form.text_id) if form.text_id else None
+    take = Recording(
+        token=secrets.token_urlsafe(18),
+        reader_name=form.reader_name,
+        consent=form.consent,
+        licence=current_app.config.get("KIOSK_BOOTH_LICENCE", DEFAULT_LICENCE),
+        text_id=form.text_id,
+        title=text.title if text else FREE_READING_TITLE,
+        original_key=original_key,
+        original_format=probed.format_name[:64],
+        original_size_bytes=probed.size_bytes,
+        status=TakeStatus.QUEUED,
+    )
+    db.session.add(take)
+    db.session.commit()
+    return take
+
+
+def by_token(token: str) -> Recording | None:
+    """The take behind a take-home token."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(Recording).where(Recording.token == token))
+
+
+def lease() -> timedelta:
+    """How long a worker's claim on a take lasts without a heartbeat (``KIOSK_TAKE_LEASE_S``)."""
+    return timedelta(seconds=float(current_app.config["KIOSK_TAKE_LEASE_S"]))
+
+
+def renew_lease(token: str) -> None:
+    """The worker's heartbeat: keep the claim on a take that is still being mastered."""
+    db.session.execute(
+        update(Recording)
+        .where(Recording.token == token, Recording.status == TakeStatus.PROCESSING)
+        .values(lease_until=utcnow() + lease())
+    )
+    db.session.commit()
+
+
+def claim(token: str) -> bool:
+    """Take the lease on a queued take (or one whose worker's lease ran out); one winner only."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Recording)
+        .where(
+            Recording.token == token,
+            or_(
+                Recording.status == TakeStatus.QUEUED,
+                (Recording.status == TakeStatus.PROCESSING) & (Recording.lease_until < now),
+            ),
+        )
+        .values(status=TakeStatus.PROCESSING, lease_until=now + lease(), attempts=Recording.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    return claimed == 1
+
+
+def process(token: str) -> None:
+    """Master a claimed take; record the result or the reason it failed, in one commit.
+
+    Only the take's own row changes, so a crash at any point leaves it ``processing`` with
+    a lease that runs out, and the store holds at most a complete, unreferenced file.
+    """
+    take = by_token(token)
+    if take is None or take.status is not TakeStatus.PROCESSING:
+        return
+    tags = mastering.TrackTags(
+        title=take.title, artist=take.reader_name, album=BOOTH_ALBUM, genre=BOOTH_ALBUM,
+        language="zho", licence=take.licence,
+    )
+    try:
+        audio = mastering.master_into_store(store().path(take.original_key), tags)
+    except mastering.SilentTakeError as error:
+        _fail(take, error.code, error.message_zh, getattr(error, "report", None))
+        return
+    except mastering.RecorderError as error:
+        if not error.code.startswith("ffmpeg"):
+            _fail(take, error.code, refusal_for(error).message, None)
+            return
+        _retry_or_fail(take, error)
+        raise
+    except Exception as error:
+        _retry_or_fail(take, error)
+        raise
+    _finish(take, audio)
+
+
+def _retry_or_fail(take: Recording, error: Exception) -> None:
+    """A failure that may pass (a crash of ffmpeg, a full disk): retry, but not for ever."""
+    db.session.rollback()
+    log.error("mastering take %s failed (attempt %d): %s", take.token, take.attempts, error)
+    if take.attempts >= MAX_ATTEMPTS:
+        _fail(take, "processing_failed", PROCESSING_FAILED_MESSAGE, None)
+    else:
+        _requeue(take)
+
+
+def _finish(take: Recording, audio: mastering.StoredAudio) -> None:
+    take.mastered_key = audio.key
+    take.duration_ms = audio.duration_ms
+    take.size_bytes = audio.size_bytes
+    take.loudness_lufs = audio.loudness_lufs
+    take.true_peak_dbtp = audio.true_peak_dbtp
+    take.report = audio.report.to_dict()
+    take.status = TakeStatus.DONE
+    take.decision = Decision.PENDING  # now it waits for the librarians
+    take.processed_at = utcnow()
+    take.lease_until = None
+    db.session.commit()
+
+
+def _fail(take: Recording, code: str, message: str, report: Any) -> None:
+    take.status = TakeStatus.FAILED
+    take.error_code = code
+    take.error_message = message
+    take.report = report.to_dict() if report is not None else None
+    take.processed_at = utcnow()
+    take.lease_until = None
+    db.session.commit()
+
+
+def _requeue(take: Recording) -> None:
+    take.status = TakeStatus.QUEUED
+    take.lease_until = None
+    db.session.commit()
+
+
+def unfinished_tokens() -> list[str]:
+    """Takes no live worker is on: queued long ago, or processing with an expired lease."""
+    now = utcnow()
+    return list(
+        db.session.scalars(
+            select(Recording.token).where(
+                or_(
+                    (Recording.status == TakeStatus.QUEUED) & (Recording.created_at < now - LOST_AFTER),
+                    (Recording.status == TakeStatus.PROCESSING) & (Recording.lease_until < now),
+                )
+            )
+        )
+    )
+
+
+def status_payload(take: Recording) -> dict[str, Any]:
+    """The contract's JSON for ``GET /api/v1/recordings/<token>``."""
+    payload: dict[str, Any] = {
+        "token": take.token,
+        "status": take.status.value,
+        "title": take.title,
+        "reader_name": take.reader_name,
+        "report": take.report,
+        "take_home_url": url_for("booth.take_home", token=take.token),
+        "audio_url": None,
+        "decision": take.decision.value if take.decision else None,
+    }
+    if take.status is TakeStatus.FAILED:
+        payload["message"] = take.error_message
+        payload["error"] = take.error_code
+    if take.status is TakeStatus.DONE and take.mastered_key:
+        payload["audio_url"] = url_for("booth.take_audio", token=take.token)
+        payload["duration_s"] = round((take.duration_ms or 0) / 1000, 3)
+    return payload
+
+
+def tags_for(take: Recording) -> mastering.TrackTags:
+    """The ID3 tags a take's master carries (the same as ``process`` writes)."""
+    return mastering.TrackTags(
+        title=take.title, artist=take.reader_name, album=BOOTH_ALBUM, genre=BOOTH_ALBUM,
+        language="zho", licence=take.licence,
+    )
+
+
+def master_again(take: Recording, preset: mastering.Preset) -> mastering.StoredAudio:
+    """Master a take's untouched original once more with ``preset``; the row is not changed.
+
+    Raises ``mastering.RecorderError`` (``SilentTakeError`` included) like the first mastering.
+    """
+    return mastering.master_into_store(store().path(take.original_key), tags_for(take), preset)

@@ -1,0 +1,4 @@
+"""Serving audio and covers: HTTP ranges and validators, and the published-only tree for nginx.
+
+The one place a media response is built.
+"""

@@ -1,0 +1,53 @@
+"""The wall in the format a file name asks for (HTML, SVG or PDF), written whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from flask_babel import gettext
+
+from kiosk.wall.cards import Card, WallError
+from kiosk.wall.html import render_html
+from kiosk.wall.pdf import wall_pdf
+from kiosk.wall.svg import sheet_svg
+
+FORMATS = (".html", ".svg", ".pdf")
+
+
+def render_svg(cards: list[Card]) -> str:
+    """A vector sheet in millimetres: 3×3 cards per A4 page, pages stacked downwards."""
+    return sheet_svg(cards, caption=gettext("扫码收听"))
+
+
+def render_pdf(cards: list[Card]) -> bytes:
+    """A print-ready PDF with an embedded CJK font: overview sheets, then one page per card."""
+    return wall_pdf(cards, caption=gettext("扫码收听"))
+
+
+RENDERERS: dict[str, Callable[[list[Card]], str | bytes]] = {
+    ".html": render_html,
+    ".svg": render_svg,
+    ".pdf": render_pdf,
+}
+
+
+def render(cards: list[Card], suffix: str) -> bytes:
+    """The wall in the format named by a file suffix, as bytes."""
+    renderer = RENDERERS.get(suffix.lower())
+    if renderer is None:
+        raise WallError(f"不支持的文件类型 {suffix!r}，请用 .html、.svg 或 .pdf")
+    produced = renderer(cards)
+    return produced.encode("utf-8") if isinstance(produced, str) else produced
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` beside ``path`` and rename it into place (no half-written sheets)."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
