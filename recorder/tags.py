@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import mutagen
 from mutagen.flac import FLAC
@@ -174,7 +176,7 @@ def _from_id3(id3: ID3, base: ReadTags) -> ReadTags:
 
 def _from_mp4(audio: MP4, base: ReadTags) -> ReadTags:
     """Tags from an MP4/M4A/M4B atom list."""
-    tags = audio.tags or {}
+    tags: Mapping[str, Any] = audio.tags or {}
     track = tags.get("trkn")
     covers = tags.get("covr")
     return ReadTags(
@@ -189,7 +191,7 @@ def _from_mp4(audio: MP4, base: ReadTags) -> ReadTags:
 
 def _from_vorbis(audio: FLAC | OggVorbis | OggOpus, base: ReadTags) -> ReadTags:
     """Tags from Vorbis comments (FLAC, Ogg Vorbis, Opus)."""
-    tags = audio.tags or {}
+    tags = cast("Mapping[str, Any]", audio.tags or {})  # a FLAC's tags block is its Vorbis comment
     pictures = getattr(audio, "pictures", [])
     return ReadTags(
         title=_first(tags.get("title")),

@@ -231,7 +231,7 @@ def sign_in(user: User) -> None:
 def sign_out() -> None:
     """End the current session, auditing who left (the caller commits)."""
     if current_user.is_authenticated:
-        user = cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+        user = cast(User, current_user._get_current_object())
         audit("logout", actor=user, target=user)
     logout_user()
     session.clear()

@@ -25,7 +25,7 @@ class LazySqliteStorage(SqliteStorage):
     """Huey's SQLite storage, whose file and tables are made on the first connection, not on binding."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, create_tables=False, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, create_tables=False, **kwargs)
 
     def _create_connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection = super()._create_connection()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import cast
 
+import flask
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext
 from flask_limiter import RequestLimit
 from flask_login import current_user, login_user
+from werkzeug.wrappers import Response
 
 from kiosk.accounts import auth
 from kiosk.extensions import db
@@ -27,14 +28,14 @@ from kiosk.web import security
 bp = Blueprint("auth", __name__)
 
 
-def _login_page(form: LoginForm, status: int = 200, error: str | None = None) -> Response:
+def _login_page(form: LoginForm, status: int = 200, error: str | None = None) -> flask.Response:
     """The login page with ``form`` as typed (never the password) and an optional error."""
     form.password.data = ""
     page = render_template("admin/login.html", form=form, error=error)
-    return Response(page, status=status, mimetype="text/html")
+    return flask.Response(page, status=status, mimetype="text/html")
 
 
-def _too_many_attempts(reason: str, username: str) -> Response:
+def _too_many_attempts(reason: str, username: str) -> flask.Response:
     """429 for a throttled login, recorded in the audit log."""
     auth.audit("login_refused", target_kind="users", target_id=username or None, reason=reason)
     db.session.commit()
@@ -42,7 +43,7 @@ def _too_many_attempts(reason: str, username: str) -> Response:
     return _login_page(LoginForm(), status=429, error=message)
 
 
-def _client_limit_breached(_limit: RequestLimit) -> Response:
+def _client_limit_breached(_limit: RequestLimit) -> flask.Response:  # Flask-Limiter wants Flask's type
     """Flask-Limiter's on_breach: this address tried too many times."""
     return _too_many_attempts("client", auth.normalise_username(request.form.get("username", "")))
 
@@ -106,7 +107,7 @@ def password() -> Response | str:
     """Change one's own password; other sessions of the account end."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        user = cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+        user = cast(User, current_user._get_current_object())
         current, new = form.current_password.data or "", form.new_password.data or ""
         try:
             auth.change_password(user, current, new)

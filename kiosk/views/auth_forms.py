@@ -17,7 +17,7 @@ from kiosk.models import Role
 try:  # WTForms 3.3 names its choices; older versions take (value, label) pairs
     from wtforms.fields.choices import SelectChoice as _Choice
 except ImportError:  # pragma: no cover - WTForms < 3.3
-    def _Choice(value: str, label: object) -> tuple[str, object]:  # type: ignore[no-redef]
+    def _Choice(value: str, label: object) -> tuple[str, object]:
         """A (value, label) pair, as older WTForms wants."""
         return value, label
 

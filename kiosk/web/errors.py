@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
-from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +53,8 @@ def wants_json() -> bool:
 def render_error(status: int, message: str | None = None, code: str | None = None) -> Response:
     """An error response in the shape the client wants."""
     text_message = message or human_message(status)
+    response: Response
     if wants_json():
-        from flask import jsonify
-
         response = jsonify(error=code or ERROR_CODES.get(status, "error"), message=text_message)
     else:
         response = Response(

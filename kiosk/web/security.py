@@ -84,7 +84,7 @@ def _csrf_refused(_error: CSRFError) -> Response:
 
 def _rate_limited(error: RateLimitExceeded) -> Response:
     """A 429: the response a limit's ``on_breach`` built, or the app's error page."""
-    response = error.response if error.response is not None else render_error(429)
+    response = error.response if isinstance(error.response, Response) else render_error(429)
     response.status_code = 429
     return response
 

@@ -74,7 +74,7 @@ class _BatchAcceptServer(StreamServer):
 
     ACCEPT_BATCH = 16
 
-    @property  # type: ignore[override]
+    @property
     def max_accept(self) -> int:
         """How many pending connections one loop pass accepts."""
         return self.ACCEPT_BATCH
@@ -91,12 +91,12 @@ class KioskWorker(GeventWorker):
         """Install the cooperative sendfile after gevent has patched the socket module."""
         from gevent import socket as gevent_socket
 
-        gevent_socket.socket.sendfile = _cooperative_sendfile  # type: ignore[method-assign]
+        gevent_socket.socket.sendfile = _cooperative_sendfile
         super().init_process()
 
     def run(self) -> None:
         """Serve with our batch-accepting server class (this worker process only)."""
-        ggevent.StreamServer = _BatchAcceptServer  # type: ignore[misc]
+        ggevent.StreamServer = _BatchAcceptServer
         super().run()
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:

@@ -13,7 +13,6 @@ from typing import Any, cast
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     flash,
     redirect,
@@ -25,6 +24,7 @@ from flask_babel import format_datetime, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.wrappers import Response
 
 from kiosk.accounts import auth
 from kiosk.extensions import db
@@ -82,7 +82,7 @@ def _users_page(form: UserCreateForm, status: int = 200) -> Response:
 
 def _actor() -> User:
     """The signed-in account, as a model row."""
-    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(User, current_user._get_current_object())
 
 
 @bp.get("/users")

@@ -28,7 +28,7 @@ def _choice(value: object, label: object, group: str | None = None) -> Any:
     """One option of a select or radio field, under ``group`` when given."""
     if SelectChoice is None:  # pragma: no cover - WTForms < 3.3
         return value, label
-    return SelectChoice(value, label, optgroup=group)  # type: ignore[arg-type]
+    return SelectChoice(value, label, optgroup=group)
 
 
 def _chapter_title() -> StringField:

@@ -63,7 +63,7 @@ def repoint() -> Response:
     except register.RegisterError as error:
         form.code.errors = [*form.code.errors, str(error)]
         return _codes_page(form, status=422)
-    actor = cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    actor = cast(User, current_user._get_current_object())
     code = (form.code.data or "").strip().upper()
     auth.audit("qr_repointed", actor=actor, target_kind="qr_codes", target_id=code,
                old=before, new=after)
