@@ -7,23 +7,28 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+import zlib
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from fontTools.cffLib import CFFFontSet
 from PIL import Image
+from sqlalchemy import delete, func, select
 
 from kiosk.extensions import db
-from kiosk.library import catalogue
+from kiosk.library import catalogue, fonts
 from kiosk.library.catalogue import DEFAULT_SECTIONS
-from kiosk.models import CodeTarget
+from kiosk.models import CodeTarget, QrCode
 
 from .factories import gen_book, gen_section
 from .test_qr import BASE, decode, decode_one, follow, rasterise_svg_symbol
 
 NAMES = [name for _, name, _, _, _ in DEFAULT_SECTIONS]
 _INLINE_SVG = re.compile(r"<svg[^>]*viewBox=\"0 0 \d+ \d+\".*?</svg>", re.S)
+_FONT_FILE = re.compile(rb"/FontFile[23]? (\d+) 0 R")
+_SUBSET_NAME = re.compile(r"^[A-Z]{6}\+")
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
     reason="poppler-utils (pdftoppm, pdftotext) not installed",
@@ -57,6 +62,36 @@ def pdf_page_image(pdf: Path, page: int, dpi: int = 150) -> Image.Image:
         check=True,
     )
     return Image.open(prefix.with_suffix(".png"))
+
+
+def pdf_text(pdf: Path) -> str:
+    """The text poppler extracts from a PDF."""
+    return subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def pdf_fonts(pdf: Path) -> list[list[str]]:
+    """``pdffonts``' rows: name, type..., emb, sub, uni, object id (header left out)."""
+    out = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return [line.split() for line in out.splitlines()[2:]]
+
+
+def embedded_cff_glyphs(pdf: Path) -> list[int]:
+    """How many glyphs each embedded CFF font program holds, read from the raw PDF."""
+    data = pdf.read_bytes()
+    counts = []
+    for match in _FONT_FILE.finditer(data):
+        header = re.search(rb"\n%d 0 obj\s*<<(.*?)>>\s*stream\r?\n" % int(match.group(1)), data, re.S)
+        length = re.search(rb"/Length (\d+)", header.group(1)) if header else None
+        assert header is not None and length is not None
+        program = data[header.end() : header.end() + int(length.group(1))]
+        if b"/FlateDecode" in header.group(1):
+            program = zlib.decompress(program)
+        cff = CFFFontSet()
+        cff.decompile(io.BytesIO(program), None)
+        counts.append(len(cff[cff.fontNames[0]].charset))
+    return counts
 
 
 def svg_symbols(markup: str) -> list[str]:
@@ -93,6 +128,24 @@ def test_pdf_has_every_name_and_its_codes_decode(
     first_card = decode_one(pdf_page_image(pdf, 2, dpi=50))  # 13 cm code, even at 50 dpi
     assert follow(client, first_card.text)[0] == expected_paths(app)[0]
     assert sorted(follow(client, b.text)[0] for b in overview) == sorted(expected_paths(app))
+
+
+@needs_poppler
+def test_pdf_without_a_system_font_embeds_a_subset_of_the_packaged_one(
+    runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine with Python and nothing else still prints the wall, in Chinese."""
+    monkeypatch.setattr(fonts, "FONT_ROOTS", ())  # Debian's fonts-noto-cjk is not there
+    pdf = tmp_path / "wall.pdf"
+    write_wall(runner, pdf)
+    text = pdf_text(pdf)
+    assert all(name in text for name in NAMES) and "扫码收听" in text
+    rows = pdf_fonts(pdf)
+    assert rows and all(_SUBSET_NAME.match(row[0]) for row in rows)  # ABCDEF+Name: a subset
+    assert all(row[-5:-2] == ["yes", "yes", "yes"] for row in rows)  # embedded, subset, unicode
+    glyphs = embedded_cff_glyphs(pdf)
+    assert glyphs and all(count < 1000 for count in glyphs)  # the font itself has 65,535
+    assert pdf.stat().st_size < 500_000  # the font file alone is 19 MB
 
 
 def test_html_prints_on_a4_with_one_card_a_page(
@@ -209,17 +262,40 @@ def test_renaming_moving_and_reordering_a_section_keeps_its_printed_code(
 
 
 def test_a_printed_code_is_recorded_once(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """A book's first label issues its code; printing again reuses it, never adds another."""
+    with app.app_context():
+        book_id = gen_book("呼兰河传").id
+        db.session.execute(delete(QrCode).where(QrCode.book_id == book_id))  # never printed
+        db.session.commit()
+    write_wall(runner, tmp_path / "first.svg", "--book", str(book_id))
+    write_wall(runner, tmp_path / "again.svg", "--book", str(book_id))
+    printed = [
+        decode_one(rasterise_svg_symbol(svg_symbols(sheet.read_text(encoding="utf-8"))[0])).text
+        for sheet in (tmp_path / "first.svg", tmp_path / "again.svg")
+    ]
+    assert printed[0] == printed[1]
+    assert follow(client, printed[0])[0] == f"/books/{book_id}"
+    with app.app_context():
+        recorded = db.session.scalars(select(QrCode.code).where(QrCode.book_id == book_id)).all()
+    assert [f"{BASE}/Q/{code}".upper() for code in recorded] == [printed[0]]
+
+
+def test_reprinting_the_wall_issues_no_new_codes(
     app: Flask, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
     write_wall(runner, tmp_path / "a.html")
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(QrCode))
     write_wall(runner, tmp_path / "b.html")
     with app.app_context():
-        section_id = gen_section().id
-        codes = catalogue.primary_code(CodeTarget.SECTION, section_id)
-        assert codes is not None
+        assert db.session.scalar(select(func.count()).select_from(QrCode)) == before
     first = svg_symbols((tmp_path / "a.html").read_text(encoding="utf-8"))
     second = svg_symbols((tmp_path / "b.html").read_text(encoding="utf-8"))
-    assert first == second
+    assert [decode_one(rasterise_svg_symbol(s)).text for s in first] == [
+        decode_one(rasterise_svg_symbol(s)).text for s in second
+    ]
 
 
 # ---- the kiosk screen ---------------------------------------------------------------------------

@@ -7,22 +7,21 @@ Two sizes are kept: a 480 px square for the book page and lock screen, and a
 from __future__ import annotations
 
 import io
+import logging
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from kiosk.library import fonts
+
+log = logging.getLogger(__name__)
 
 LARGE_PX = 480
 THUMB_PX = 160
 JPEG_QUALITY = 82
 MAX_SOURCE_PIXELS = 40_000_000  # refuse decompression bombs
-CJK_FONT_CANDIDATES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
+TITLE_PX = 64
 
 
 class CoverError(ValueError):
@@ -57,10 +56,13 @@ def renditions(data: bytes) -> CoverImages:
 
 
 def _cjk_font(size_px: int) -> ImageFont.FreeTypeFont | None:
-    for candidate in CJK_FONT_CANDIDATES:
-        if Path(candidate).exists():
-            return ImageFont.truetype(candidate, size_px)
-    return None
+    """The bold CJK face (or the regular one) at ``size_px``; ``None`` leaves the cover untitled."""
+    try:
+        face = fonts.cjk_face("bold")
+    except fonts.FontError as error:
+        log.warning("cover drawn without its title: %s", error)
+        return None
+    return ImageFont.truetype(str(face.path), size_px, index=face.index)
 
 
 def generated_cover(title: str, colour_hex: str, seed: int) -> bytes:
@@ -74,7 +76,7 @@ def generated_cover(title: str, colour_hex: str, seed: int) -> bytes:
         x, y = rng.randint(0, LARGE_PX), rng.randint(0, LARGE_PX)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 255, 255, rng.randint(18, 48)))
     image = Image.alpha_composite(base.convert("RGBA"), overlay)
-    font = _cjk_font(64)
+    font = _cjk_font(TITLE_PX)
     if font is not None:
         text_draw = ImageDraw.Draw(image)
         lines = [title[i : i + 6] for i in range(0, min(len(title), 18), 6)]

@@ -1,20 +1,18 @@
 """The wall as a print-shop PDF (fpdf2): a CJK font really embedded, codes drawn as vectors.
 
-The font is looked up on this machine (``KIOSK_CJK_FONT`` names one explicitly;
-otherwise Noto Sans CJK SC from Debian's ``fonts-noto-cjk``, or Source Han Sans)
-and subset into the file. Every character is checked against the font first, so
-a missing glyph is an error, never a tofu box on a printed wall.
+The font comes from ``kiosk.library.fonts`` (``KIOSK_CJK_FONT``, else the
+system's Noto Sans CJK, else the copy the ``noto-cjk-sans-otc`` package ships)
+and only the glyphs used are embedded (fpdf2 subsets it). Every character is
+checked against the font first, so a missing glyph is an error, never a tofu
+box on a printed wall.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-from flask import current_app, has_app_context
-from fontTools.ttLib import TTCollection
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
+from kiosk.library import fonts
 from kiosk.wall import qr
 from kiosk.wall.cards import (
     CARD_CODE_MM,
@@ -27,13 +25,6 @@ from kiosk.wall.cards import (
     slot_mm,
 )
 
-FONT_ROOTS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
-FONT_NAMES = {
-    "regular": ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansSC-Regular.otf",
-                "SourceHanSansSC-Regular.otf", "SourceHanSans-Regular.ttc"),
-    "bold": ("NotoSansCJK-Bold.ttc", "NotoSansCJKsc-Bold.otf", "NotoSansSC-Bold.otf",
-             "SourceHanSansSC-Bold.otf", "SourceHanSans-Bold.ttc"),
-}
 PT_PER_MM = 72 / 25.4
 GREY = (102, 102, 102)
 INK = (27, 27, 27)
@@ -53,15 +44,12 @@ def wall_pdf(cards: list[Card], *, caption: str) -> bytes:
     return bytes(pdf.output())
 
 
-def find_cjk_font(weight: str) -> tuple[Path, int]:
-    """A font file with Simplified Chinese glyphs and its index in a collection."""
-    explicit = _configured_font()
-    if explicit:
-        return Path(explicit), _sc_index(Path(explicit))
-    found = _search_fonts(FONT_NAMES[weight])
-    if found is None:
-        raise WallError("没有找到中文字体：请安装 fonts-noto-cjk，或用 KIOSK_CJK_FONT 指定字体文件")
-    return found, _sc_index(found)
+def _cjk_faces() -> tuple[fonts.FontFace, fonts.FontFace]:
+    """The regular and the bold face (the same face when there is no bold one)."""
+    try:
+        return fonts.cjk_face("regular"), fonts.cjk_face("bold")
+    except fonts.FontError as error:
+        raise WallError(str(error)) from error
 
 
 def _new_document() -> FPDF:
@@ -71,24 +59,18 @@ def _new_document() -> FPDF:
     pdf.set_creator("有声图书馆")
     pdf.set_title("有声墙")
     pdf.set_lang("zh-CN")
-    regular, bold = find_cjk_font("regular"), _bold_face()
-    pdf.add_font("cjk", "", str(regular[0]), collection_font_number=regular[1])
-    pdf.add_font("cjk", "B", str(bold[0]), collection_font_number=bold[1])
+    regular, bold = _cjk_faces()
+    pdf.add_font("cjk", "", str(regular.path), collection_font_number=regular.index)
+    if bold != regular:  # the same face twice would be embedded twice
+        pdf.add_font("cjk", "B", str(bold.path), collection_font_number=bold.index)
     return pdf
-
-
-def _bold_face() -> tuple[Path, int]:
-    """The bold face if there is one, else the regular one again."""
-    try:
-        return find_cjk_font("bold")
-    except WallError:
-        return find_cjk_font("regular")
 
 
 def _check_glyphs(pdf: FPDF, texts: list[str]) -> None:
     """Refuse to print characters the font cannot draw (they would come out as boxes)."""
-    for key in ("cjk", "cjkB"):
-        cmap = pdf.fonts[key].cmap
+    for key in _font_keys(pdf):
+        font = pdf.fonts[key]
+        cmap = font.cmap if isinstance(font, TTFFont) else {}  # PDF's core fonts draw no Chinese
         missing = sorted(
             {ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in cmap}
         )
@@ -143,7 +125,7 @@ def _draw_code(pdf: FPDF, data: str, x: float, y: float, size_mm: float) -> None
 def _centred(pdf: FPDF, x: float, y: float, width: float, text: str, size_mm: float, *,
              bold: bool = False, colour: tuple[int, int, int]) -> None:
     """One line of text centred in ``width``, its box's top at ``y``."""
-    pdf.set_font("cjk", "B" if bold else "", size_mm * PT_PER_MM)
+    pdf.set_font("cjk", "B" if bold and "cjkB" in _font_keys(pdf) else "", size_mm * PT_PER_MM)
     pdf.set_text_color(*colour)
     pdf.set_xy(x, y)
     pdf.cell(width, size_mm * 1.25, text, align="C")
@@ -156,31 +138,6 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
-def _configured_font() -> str | None:
-    return current_app.config.get("KIOSK_CJK_FONT") if has_app_context() else None
-
-
-@cache
-def _search_fonts(names: tuple[str, ...]) -> Path | None:
-    """The first of ``names`` found under the usual font folders."""
-    for root in FONT_ROOTS:
-        if not root.is_dir():
-            continue
-        by_name = {path.name: path for path in root.rglob("*") if path.name in names}
-        for name in names:
-            if name in by_name:
-                return by_name[name]
-    return None
-
-
-@cache
-def _sc_index(path: Path) -> int:
-    """In a collection, the face for Simplified Chinese (else the first face)."""
-    if path.suffix.lower() not in (".ttc", ".otc"):
-        return 0
-    faces = TTCollection(str(path), lazy=True).fonts
-    for index, face in enumerate(faces):
-        family = face["name"].getDebugName(1) or ""
-        if family.endswith(" SC") or " SC " in family:
-            return index
-    return 0
+def _font_keys(pdf: FPDF) -> list[str]:
+    """The CJK faces added to ``pdf``: ``cjk`` and, when there is a bold face, ``cjkB``."""
+    return [key for key in ("cjk", "cjkB") if key in pdf.fonts]
