@@ -1,0 +1,190 @@
+"""Uploads under attack, against the real server (gunicorn, gevent): capped while they stream,
+dropped when they stall, limited in number — and the wall still answers.
+
+Each attack is reproduced as the probe from outside found it: raw sockets on loopback,
+a chunked body that never ends, a declared body far over the cap, bodies that stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import free_port, wait_until
+
+CAP_BYTES = 1024 * 1024
+IDLE_S = 1
+PER_ADDRESS = 2
+IN_FLIGHT = 4
+BOUNDARY = "kioskboundary"
+ANSWER_WAIT_S = 30  # a bound on how long a refusal may take to come, not a measured speed
+
+
+@dataclass
+class LiveServer:
+    """A ``kiosk serve`` on loopback with small upload limits."""
+
+    port: int
+    data_dir: Path
+
+    def connect(self, source: str = "127.0.0.1") -> socket.socket:
+        """A client socket from ``source`` (any loopback address) to the server."""
+        client = socket.create_connection(("127.0.0.1", self.port), timeout=ANSWER_WAIT_S,
+                                          source_address=(source, 0))
+        return client
+
+    def spools(self) -> list[Path]:
+        """Upload spools left in the store's scratch space."""
+        scratch = self.data_dir / "tmp"
+        return sorted(scratch.glob(".upload-*")) if scratch.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp("guarded")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK_")}
+    env.update(KIOSK_DATA_DIR=str(root / "media"), KIOSK_UPLOAD_MAX_BYTES=str(CAP_BYTES),
+               KIOSK_UPLOAD_IDLE_S=str(IDLE_S), KIOSK_UPLOADS_PER_ADDRESS=str(PER_ADDRESS),
+               KIOSK_UPLOADS_IN_FLIGHT=str(IN_FLIGHT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "serve", "--no-worker", "--port", str(port), "--workers", "1"],
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=(root / "server.log").open("wb"),
+    )
+    live = LiveServer(port, root / "media")
+    try:
+        wait_until(lambda: _answers(port), 60, "kiosk serve to answer /healthz",
+                   details=lambda: (root / "server.log").read_text(errors="replace"))
+        yield live
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2) as probe:
+        probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        return probe.recv(64).startswith(b"HTTP/1.1 200")
+    return False
+
+
+def upload_head(length: int | None) -> bytes:
+    """Request head of a booth upload, with a declared length or chunked."""
+    framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
+    return (f"POST /api/v1/recordings HTTP/1.1\r\nHost: t\r\n{framing}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n").encode()
+
+
+def part_head() -> bytes:
+    return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"take.wav\"\r\n"
+            "Content-Type: audio/wav\r\n\r\n").encode()
+
+
+def chunk(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+def read_status(client: socket.socket) -> int:
+    """The status code of the response on ``client`` (fails the test if none comes)."""
+    head = b""
+    while b"\r\n" not in head:
+        data = client.recv(4096)
+        assert data, "the server closed the connection without an answer"
+        head += data
+    return int(head.split(b" ", 2)[1])
+
+
+def closed_by_server(client: socket.socket) -> bool:
+    """Whether the server closes the connection after its answer (it does not read on)."""
+    try:
+        while client.recv(65536):
+            pass
+    except ConnectionResetError:
+        return True
+    return True
+
+
+def wall_status(server: LiveServer) -> int:
+    with server.connect() as visitor:
+        visitor.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        return read_status(visitor)
+
+
+def test_a_declared_body_over_the_cap_is_refused_before_it_is_read(server: LiveServer) -> None:
+    with server.connect() as client:
+        client.sendall(upload_head(400 * 1024 * 1024))
+        assert read_status(client) == 413
+        assert closed_by_server(client)
+    assert server.spools() == []
+
+
+def test_a_chunked_body_is_stopped_the_moment_it_passes_the_cap(server: LiveServer) -> None:
+    """The probe streamed 11.7 GB this way; now the server stops reading past 1 MiB."""
+    sent = 0
+    status = None
+    payload = os.urandom(64 * 1024)
+    with server.connect() as client:
+        client.sendall(upload_head(None) + chunk(part_head()))
+        try:
+            while sent < 256 * 1024 * 1024:
+                client.sendall(chunk(payload))
+                sent += len(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        with contextlib.suppress(ConnectionResetError):
+            status = read_status(client)
+    assert status in (413, None)  # the answer may be lost to the reset the refusal causes
+    # What was sent beyond the cap sat in socket buffers, never on disk.
+    assert sent < 64 * 1024 * 1024, f"the server read on: {sent} bytes accepted"
+    wait_until(lambda: server.spools() == [], 10, "the refused upload's spool to be removed")
+
+
+def test_a_stalled_upload_is_dropped_and_leaves_no_spool(server: LiveServer) -> None:
+    with server.connect() as client:
+        client.sendall(upload_head(10_000) + part_head() + b"RIFF")
+        assert read_status(client) == 408
+    wait_until(lambda: server.spools() == [], 10, "the stalled upload's spool to be removed")
+
+
+def test_stalled_uploads_over_the_limit_are_refused_and_the_wall_still_answers(server: LiveServer) -> None:
+    stalled = [server.connect() for _ in range(PER_ADDRESS)]
+    try:
+        for client in stalled:
+            client.sendall(upload_head(10_000) + part_head())
+        wait_until(lambda: _refused_status(server, "127.0.0.1") == 429, 5, "a third upload to be refused")
+        assert wall_status(server) == 200
+    finally:
+        for client in stalled:
+            client.close()
+
+
+def test_uploads_keep_to_their_share_of_connections(server: LiveServer) -> None:
+    sources = [f"127.0.0.{n}" for n in range(2, 2 + IN_FLIGHT)]
+    stalled = [server.connect(source) for source in sources]
+    try:
+        for client in stalled:
+            client.sendall(upload_head(10_000) + part_head())
+        wait_until(lambda: _refused_status(server, "127.0.0.99") == 503, 5, "an upload over the share to wait")
+        assert wall_status(server) == 200
+    finally:
+        for client in stalled:
+            client.close()
+
+
+def _refused_status(server: LiveServer, source: str) -> int:
+    """The status an upload from ``source`` gets at once (0 if it was accepted and stalls)."""
+    with server.connect(source) as client:
+        client.settimeout(0.5)
+        client.sendall(upload_head(10_000) + part_head())
+        try:
+            return read_status(client)
+        except TimeoutError:
+            return 0
