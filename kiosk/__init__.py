@@ -53,4 +53,5 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_views(app)
     streaming.init_app(app)  # /media/ fast path in front of Flask: same checks, no dispatch
     register_commands(app)
+    security.trust_proxies(app)  # outermost: every layer below sees the client's address
     return app

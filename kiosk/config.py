@@ -23,7 +23,9 @@ TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_BOOTH_LICENCE": ("CC BY 4.0", str),  # what a volunteer agrees to at the booth
     "KIOSK_TAKE_LEASE_S": (60.0, float),  # a worker's claim on a job, renewed by its heartbeat
     "KIOSK_LOGIN_CLIENT_LIMIT": ("20 per 15 minutes", str),  # failed logins from one address
-    "KIOSK_LOGIN_ACCOUNT_LIMIT": ("5 per 15 minutes", str),  # failed logins for one username
+    "KIOSK_LOGIN_ACCOUNT_LIMIT": ("5 per 15 minutes", str),  # failed logins for one username from one address
+    "KIOSK_LOGIN_DELAY_MAX_S": (5.0, float),  # the longest a failed login for a guessed account waits
+    "KIOSK_TRUSTED_PROXIES": (0, int),  # proxies in front (1 behind deploy/nginx.conf) whose X-Forwarded-For counts
     "KIOSK_SESSION_LIFETIME_S": (12 * 3600, int),  # a console sign-in lasts a working day
     "KIOSK_BEACON_LIMIT": ("300 per minute", str),  # play reports from one address
     "KIOSK_CJK_FONT": (None, str),  # a font file for the printed wall, if not the system's or ours
@@ -31,7 +33,7 @@ TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_IMPORT_MAX_BYTES": (2 * 1024 * 1024 * 1024, int),  # one console import of many files
     "KIOSK_UPLOAD_IDLE_S": (10.0, float),  # an upload that sends nothing this long is dropped
     "KIOSK_UPLOADS_PER_ADDRESS": (3, int),  # uploads in flight from one address
-    "KIOSK_UPLOADS_IN_FLIGHT": (100, int),  # uploads in flight in one worker: the rest is for visitors  # a font file for the printed wall, if not the system's or ours
+    "KIOSK_UPLOADS_IN_FLIGHT": (100, int),  # uploads in flight in one worker: the rest is for visitors
 }
 
 

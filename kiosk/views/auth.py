@@ -36,9 +36,10 @@ def _login_page(form: LoginForm, status: int = 200, error: str | None = None) ->
 
 
 def _too_many_attempts(reason: str, username: str) -> flask.Response:
-    """429 for a throttled login, recorded in the audit log."""
-    auth.audit("login_refused", target_kind="users", target_id=username or None, reason=reason)
-    db.session.commit()
+    """429 for a throttled login, recorded in the audit log once a minute (a flood is one row)."""
+    if security.first_refusal_this_minute(username, reason):
+        auth.audit("login_refused", target_kind="users", target_id=username or None, reason=reason)
+        db.session.commit()
     message = gettext("登录尝试次数过多，请过一会儿再试。")
     return _login_page(LoginForm(), status=429, error=message)
 
@@ -66,6 +67,7 @@ def _after_login() -> str:
     methods=["POST"],
     deduct_when=lambda response: response.status_code != 302,  # only failures count
     on_breach=_client_limit_breached,
+    exempt_when=lambda: security.known_device_for(auth.normalise_username(request.form.get("username", ""))),
 )
 def login() -> Response:
     """Sign in; failures are counted per address (Flask-Limiter) and per account."""
@@ -88,7 +90,9 @@ def login() -> Response:
     security.clear_failed_logins(username)
     auth.sign_in(user)
     db.session.commit()
-    return redirect(_after_login())
+    response = redirect(_after_login())
+    security.remember_device(response, username)
+    return response
 
 
 @bp.post("/admin/logout")

@@ -15,7 +15,10 @@ from flask_babel import gettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from gevent import sleep as gevent_sleep
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from kiosk.web.errors import render_error
@@ -122,30 +125,116 @@ def init_app(app: Flask) -> None:
     app.after_request(_add_security_headers)
 
 
-# Failed logins per account: a counter in the limiter's own storage (memory or Redis).
-def _account_counter(username: str) -> tuple[RateLimitItem, list[str]] | None:
-    """The per-account limit and the counter's identifiers, or ``None`` when limits are off."""
-    if not username or not current_app.config.get("RATELIMIT_ENABLED"):
+# ---- signing in: slow the guesser, never lock out the owner --------------------------------
+#
+# Failed logins are counted per account *and address*: a guesser elsewhere (or behind the
+# same nginx, once KIOSK_TRUSTED_PROXIES names it) cannot lock the librarian out. A browser
+# that signed in to an account before carries a signed "known device" cookie for it, and a
+# correct password from it always gets through. Failures for an account from anywhere slow
+# every further failure down, a little more each time, instead of refusing the owner.
+
+KNOWN_DEVICE_COOKIE = "kiosk_known_device"
+KNOWN_DEVICE_MAX_AGE_S = 180 * 24 * 3600
+KNOWN_DEVICE_ACCOUNTS = 5  # accounts one browser remembers
+FAILURE_DELAY_STEP_S = 0.5  # added per failure past the free ones
+FREE_FAILURES = 4  # typos cost nothing
+FAILURE_TALLY = "100000 per 15 minutes"  # counts an account's failures everywhere; never refuses
+REFUSAL_AUDIT_LIMIT = "1 per minute"  # per account, address and reason: a flood is one row a minute
+sleep = gevent_sleep  # replaced in tests, which must not wait
+
+
+def _counter(name: str, limit: str, *parts: str) -> tuple[RateLimitItem, list[str]] | None:
+    """A named counter in the limiter's storage (memory or Redis), or ``None`` when limits are off."""
+    if not current_app.config.get("RATELIMIT_ENABLED"):
         return None
-    item = parse(current_app.config["KIOSK_LOGIN_ACCOUNT_LIMIT"])
-    return item, [current_app.config["RATELIMIT_KEY_PREFIX"], "login-account", username]
+    return parse(limit), [current_app.config["RATELIMIT_KEY_PREFIX"], name, *parts]
+
+
+def _account_here(username: str) -> tuple[RateLimitItem, list[str]] | None:
+    return _counter("login-account", current_app.config["KIOSK_LOGIN_ACCOUNT_LIMIT"], username,
+                    request.remote_addr or "-") if username else None
+
+
+def _account_anywhere(username: str) -> tuple[RateLimitItem, list[str]] | None:
+    """A tally of the account's failures from every address (a ceiling it never reaches)."""
+    return _counter("login-account-any", FAILURE_TALLY, username) if username else None
 
 
 def account_locked(username: str) -> bool:
-    """Whether ``username`` has used up its failed logins for now."""
-    counter = _account_counter(username)
-    return counter is not None and not limiter.limiter.test(counter[0], *counter[1])
+    """Whether ``username`` has used up its failed logins from this address (a known device never has)."""
+    counter = _account_here(username)
+    if counter is None or known_device_for(username):
+        return False
+    return not limiter.limiter.test(counter[0], *counter[1])
 
 
 def note_failed_login(username: str) -> None:
-    """Count one failed login against ``username``."""
-    counter = _account_counter(username)
-    if counter is not None:
-        limiter.limiter.hit(counter[0], *counter[1])
+    """Count a failed login for ``username`` here and everywhere, then make the guesser wait."""
+    failures_anywhere = 0
+    for counter in (_account_here(username), _account_anywhere(username)):
+        if counter is not None:
+            limiter.limiter.hit(counter[0], *counter[1])
+    anywhere = _account_anywhere(username)
+    if anywhere is not None:
+        window = limiter.limiter.get_window_stats(anywhere[0], *anywhere[1])
+        failures_anywhere = anywhere[0].amount - window.remaining
+    delay_s = min(float(current_app.config["KIOSK_LOGIN_DELAY_MAX_S"]),
+                  FAILURE_DELAY_STEP_S * max(0, failures_anywhere - FREE_FAILURES))
+    if delay_s > 0:
+        sleep(delay_s)
 
 
 def clear_failed_logins(username: str) -> None:
-    """Forget ``username``'s failed logins once it signs in."""
-    counter = _account_counter(username)
+    """Forget ``username``'s failed logins from this address once it signs in here."""
+    counter = _account_here(username)
     if counter is not None:
         limiter.limiter.clear(counter[0], *counter[1])
+
+
+def first_refusal_this_minute(username: str, reason: str) -> bool:
+    """Whether a refused login is the first of its kind this minute (only that one is audited)."""
+    counter = _counter("login-refused", REFUSAL_AUDIT_LIMIT, username, request.remote_addr or "-", reason)
+    return counter is None or limiter.limiter.hit(counter[0], *counter[1])
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="kiosk-known-device")
+
+
+def known_accounts() -> list[str]:
+    """The accounts this browser signed in to before (from its signed cookie)."""
+    raw = request.cookies.get(KNOWN_DEVICE_COOKIE)
+    if not raw:
+        return []
+    try:
+        accounts = _device_signer().loads(raw, max_age=KNOWN_DEVICE_MAX_AGE_S)
+    except BadSignature:
+        return []
+    return [a for a in accounts if isinstance(a, str)] if isinstance(accounts, list) else []
+
+
+def known_device_for(username: str) -> bool:
+    """Whether this browser signed in to ``username`` before."""
+    return bool(username) and username in known_accounts()
+
+
+def remember_device(response: Response, username: str) -> None:
+    """Mark this browser as one ``username`` signs in from (newest first, a few accounts at most)."""
+    accounts = [username, *(a for a in known_accounts() if a != username)][:KNOWN_DEVICE_ACCOUNTS]
+    response.set_cookie(
+        KNOWN_DEVICE_COOKIE, _device_signer().dumps(accounts), max_age=KNOWN_DEVICE_MAX_AGE_S,
+        path="/admin/login", httponly=True, samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address from ``X-Forwarded-For`` exactly as far as ``KIOSK_TRUSTED_PROXIES`` says.
+
+    Behind the documented nginx every request comes from 127.0.0.1; with one trusted proxy
+    the address nginx appended is the client's, and limits count each visitor on their own.
+    Anything a client wrote into the header itself is never trusted.
+    """
+    hops = int(app.config["KIOSK_TRUSTED_PROXIES"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
