@@ -25,9 +25,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings.flask_config())
     if overrides:
         app.config.update(overrides)
-        if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides and (
+            "SQLALCHEMY_DATABASE_URI" in overrides or "KIOSK_SQLITE_BUSY_TIMEOUT_S" in overrides
+        ):
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config_module.engine_options(
-                overrides["SQLALCHEMY_DATABASE_URI"]
+                app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("KIOSK_SQLITE_BUSY_TIMEOUT_S")
             )
 
     from kiosk import storage

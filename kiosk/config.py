@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 
 DEFAULT_DATA_DIR = "media"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+SQLITE_BUSY_TIMEOUT_S = 15.0
+SQLITE_COOPERATIVE_BUSY_TIMEOUT_S = 0.05
 
 
 # Settings with a default that operators rarely change: name → (default, how to read the variable).
@@ -34,6 +37,7 @@ TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_UPLOAD_IDLE_S": (10.0, float),  # an upload that sends nothing this long is dropped
     "KIOSK_UPLOADS_PER_ADDRESS": (3, int),  # uploads in flight from one address
     "KIOSK_UPLOADS_IN_FLIGHT": (100, int),  # uploads in flight in one worker: the rest is for visitors
+    "KIOSK_SQLITE_BUSY_TIMEOUT_S": (None, float),  # how long a write waits for another (see engine_options)
 }
 
 
@@ -61,7 +65,8 @@ class Settings:
             "KIOSK_ACCEL_REDIRECT": self.accel_redirect_prefix,
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(
+                self.database_url, self.extra.get("KIOSK_SQLITE_BUSY_TIMEOUT_S")),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": secure,
@@ -72,12 +77,27 @@ class Settings:
         }
 
 
-def engine_options(database_url: str) -> dict[str, Any]:
-    """Engine options suited to the database behind ``database_url``."""
+def engine_options(database_url: str, sqlite_busy_timeout_s: float | None = None) -> dict[str, Any]:
+    """Engine options suited to the database behind ``database_url``.
+
+    SQLite waits for a writer inside C, where gevent cannot switch: under a gevent worker one
+    waiting write would freeze every visitor of that worker. There it gives up at once
+    (``SQLITE_COOPERATIVE_BUSY_TIMEOUT_S``) and the request answers 503; threads and the
+    background worker wait as long as a write may reasonably take.
+    """
     if database_url.startswith("sqlite"):
+        if sqlite_busy_timeout_s is None:
+            sqlite_busy_timeout_s = (SQLITE_COOPERATIVE_BUSY_TIMEOUT_S if under_gevent()
+                                     else SQLITE_BUSY_TIMEOUT_S)
         # One connection per thread/greenlet; WAL mode is set on connect (extensions.py).
-        return {"connect_args": {"check_same_thread": False, "timeout": 15}}
+        return {"connect_args": {"check_same_thread": False, "timeout": sqlite_busy_timeout_s}}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+def under_gevent() -> bool:
+    """Whether this process's sockets were patched by gevent (a gunicorn gevent worker)."""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey is not None and monkey.is_module_patched("socket"))
 
 
 class DataDirError(Exception):

@@ -6,7 +6,7 @@ its owner (429 with the right password), and behind nginx every visitor shared 1
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +35,33 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return delays
 
 
-def build(tmp_path: Path, **overrides: Any) -> Flask:
-    application = create_app({
-        "TESTING": True, "RATELIMIT_ENABLED": True, "KIOSK_DATA_DIR": tmp_path / "media",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'throttle.sqlite3'}", "SECRET_KEY": "test-secret",
-        **overrides,
-    })
-    with application.app_context():
-        prepare_database()
-        auth.create_user("wang", PASSWORD)
-        db.session.commit()
-    return application
+@pytest.fixture
+def build(tmp_path: Path, database_url: str, redis_settings: dict[str, str]) -> Iterator[Callable[..., Flask]]:
+    """Make an app with limits on, on the test database and (in the second pass) Redis."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        application = create_app({
+            "TESTING": True, "RATELIMIT_ENABLED": True, "KIOSK_DATA_DIR": tmp_path / "media",
+            "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret", **redis_settings, **overrides,
+        })
+        with application.app_context():
+            prepare_database()
+            auth.create_user("wang", PASSWORD)
+            db.session.commit()
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
-def app(tmp_path: Path, waits: list[float]) -> Iterator[Flask]:
-    application = build(tmp_path)
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+def app(build: Callable[..., Flask], waits: list[float]) -> Flask:
+    return build()
 
 
 def attempt(client: FlaskClient, name: str, password: str, address: str, **headers: str) -> Any:
@@ -108,8 +116,8 @@ def test_failures_from_anywhere_slow_the_guesser_and_cost_the_owner_nothing(app:
     assert waits == []
 
 
-def test_the_delay_has_a_ceiling(tmp_path: Path, waits: list[float]) -> None:
-    application = build(tmp_path, KIOSK_LOGIN_DELAY_MAX_S=1.25)
+def test_the_delay_has_a_ceiling(build: Callable[..., Flask], waits: list[float]) -> None:
+    application = build(KIOSK_LOGIN_DELAY_MAX_S=1.25)
     for n in range(10):
         attempt(application.test_client(), "wang", "guess", f"203.0.113.{n}")
     assert max(waits) == 1.25
@@ -128,9 +136,11 @@ def test_a_flood_of_refused_logins_is_one_audit_row_a_minute(app: Flask) -> None
     assert failed == 5
 
 
-def test_behind_a_trusted_proxy_each_visitor_has_their_own_address(tmp_path: Path, waits: list[float]) -> None:
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_address(
+    build: Callable[..., Flask], waits: list[float]
+) -> None:
     """Behind deploy/nginx.conf (KIOSK_TRUSTED_PROXIES=1) the address nginx appended counts."""
-    application = build(tmp_path, KIOSK_TRUSTED_PROXIES=1)
+    application = build(KIOSK_TRUSTED_PROXIES=1)
     for n in range(25):  # 25 failures, all arriving from nginx at 127.0.0.1, from 25 addresses
         response = attempt(application.test_client(), f"user{n}", "guess", "127.0.0.1",
                            **{"X-Forwarded-For": f"203.0.113.{n}"})
@@ -139,9 +149,11 @@ def test_behind_a_trusted_proxy_each_visitor_has_their_own_address(tmp_path: Pat
                    **{"X-Forwarded-For": "192.0.2.99"}).status_code == 302
 
 
-def test_a_forged_forwarded_address_is_not_trusted_beyond_the_proxy(tmp_path: Path, waits: list[float]) -> None:
+def test_a_forged_forwarded_address_is_not_trusted_beyond_the_proxy(
+    build: Callable[..., Flask], waits: list[float]
+) -> None:
     """A client that writes its own X-Forwarded-For cannot pose as 25 visitors: nginx appends the real one."""
-    application = build(tmp_path, KIOSK_TRUSTED_PROXIES=1)
+    application = build(KIOSK_TRUSTED_PROXIES=1)
     client = application.test_client()
     for n in range(20):
         attempt(client, f"user{n}", "guess", "127.0.0.1", **{"X-Forwarded-For": f"10.9.9.{n}, {GUESSER}"})

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
+
+BUSY_RETRY_AFTER_S = 5
 
 # Machine codes for the JSON shape {"error": code, "message": text}.
 ERROR_CODES = {
@@ -82,8 +85,19 @@ def handle_unexpected(error: Exception) -> Response:
     """Log the trace for operators; the visitor sees a calm page."""
     if isinstance(error, HTTPException):
         return handle_http_error(error)
+    if is_database_busy(error):
+        log.warning("database busy on %s %s: answered 503", request.method, request.path)
+        response = render_error(503)
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
+        return response
     log.exception("unhandled error on %s %s", request.method, request.path)
     return render_error(InternalServerError.code)
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite refusing a write while another holds the database."""
+    original = getattr(error, "orig", error)
+    return isinstance(original, sqlite3.OperationalError) and "locked" in str(original)
 
 
 def init_app(app: Flask) -> None:
