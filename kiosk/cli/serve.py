@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 
 import click
 from flask.cli import with_appcontext
 
 from kiosk.cli.setup import load_demo, prepare_database
+from kiosk.cli.supervise import WorkerSupervisor
 from kiosk.extensions import db
 
 
@@ -38,13 +37,14 @@ def serve_command(host: str, port: int, workers: int | None, with_demo: bool, no
     db.engine.dispose()  # never share database connections across gunicorn's fork
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"有声图书馆 is serving at http://{shown_host}:{port}/  (Ctrl+C to stop)")
-    worker = None if no_worker else subprocess.Popen([sys.executable, "-m", "kiosk", "worker"])
+    supervisor = None if no_worker else WorkerSupervisor()
+    if supervisor is not None:
+        supervisor.start()
     try:
         server.KioskServer(create_app, server.server_options(host, port, workers)).run()
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+        if supervisor is not None:
+            supervisor.stop()
 
 
 @click.command("worker")
