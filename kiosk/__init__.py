@@ -32,6 +32,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("KIOSK_SQLITE_BUSY_TIMEOUT_S")
             )
 
+    if not (overrides and "TRUSTED_HOSTS" in overrides):
+        app.config["TRUSTED_HOSTS"] = config_module.trusted_hosts(app.config)
+
     from kiosk import storage
     from kiosk.accounts import auth
     from kiosk.cli import register_commands

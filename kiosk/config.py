@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULT_DATA_DIR = "media"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -37,6 +38,7 @@ TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_UPLOAD_IDLE_S": (10.0, float),  # an upload that sends nothing this long is dropped
     "KIOSK_UPLOADS_PER_ADDRESS": (3, int),  # uploads in flight from one address
     "KIOSK_UPLOADS_IN_FLIGHT": (100, int),  # uploads in flight in one worker: the rest is for visitors
+    "KIOSK_ALLOWED_HOSTS": ("", str),  # more host names visitors use, comma-separated, beside KIOSK_BASE_URL's
     "KIOSK_SQLITE_BUSY_TIMEOUT_S": (None, float),  # how long a write waits for another (see engine_options)
 }
 
@@ -92,6 +94,25 @@ def engine_options(database_url: str, sqlite_busy_timeout_s: float | None = None
         # One connection per thread/greenlet; WAL mode is set on connect (extensions.py).
         return {"connect_args": {"check_same_thread": False, "timeout": sqlite_busy_timeout_s}}
     return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+
+def trusted_hosts(config: Mapping[str, Any]) -> list[str]:
+    """The host names requests may carry: KIOSK_BASE_URL's, KIOSK_ALLOWED_HOSTS, the served address, loopback.
+
+    Take-home links and QR codes are built from the request's host when KIOSK_BASE_URL is
+    unset, so a forged ``Host`` header must not be believed.
+    """
+    hosts = [host.strip().lower() for host in str(config.get("KIOSK_ALLOWED_HOSTS") or "").split(",")]
+    base_url = config.get("KIOSK_BASE_URL")
+    if base_url:
+        hosts.append((urlsplit(str(base_url)).hostname or "").lower())
+    served = str(config.get("KIOSK_SERVE_HOST") or "")
+    if served and served not in ("0.0.0.0", "::"):  # noqa: S104 - compared, not bound
+        hosts.append(f"[{served}]" if ":" in served else served)
+    return sorted({host for host in hosts if host} | set(LOOPBACK_HOSTS))
 
 
 def under_gevent() -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from flask_babel import Babel
@@ -39,7 +41,22 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[2]]
         cursor.close()
+        for path in files:
+            owner_only(Path(path))
+
+
+def owner_only(database_file: Path) -> None:
+    """Make an SQLite file (and its WAL and shared-memory files) readable by its owner alone.
+
+    The database holds password hashes; sqlite3 creates files by the umask (often 0644).
+    """
+    for path in (database_file, database_file.with_name(database_file.name + "-wal"),
+                 database_file.with_name(database_file.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
 
 
 @event.listens_for(Engine, "connect")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from kiosk.cli.setup import load_demo, prepare_database
@@ -37,11 +39,16 @@ def serve_command(host: str, port: int, workers: int | None, with_demo: bool, no
     db.engine.dispose()  # never share database connections across gunicorn's fork
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"有声图书馆 is serving at http://{shown_host}:{port}/  (Ctrl+C to stop)")
+    if host in ("0.0.0.0", "::") and not current_app.config.get("KIOSK_BASE_URL") \
+            and not current_app.config.get("KIOSK_ALLOWED_HOSTS"):  # noqa: S104
+        click.echo("warning: phones on the network will be refused until KIOSK_BASE_URL is set to the address "
+                   "they use (e.g. http://192.168.1.20:8000): links and QR codes are built from it.", err=True)
     supervisor = None if no_worker else WorkerSupervisor()
     if supervisor is not None:
         supervisor.start()
     try:
-        server.KioskServer(create_app, server.server_options(host, port, workers)).run()
+        factory = functools.partial(create_app, {"KIOSK_SERVE_HOST": host})
+        server.KioskServer(factory, server.server_options(host, port, workers)).run()
     finally:
         if supervisor is not None:
             supervisor.stop()

@@ -131,6 +131,7 @@ def create(output: Path) -> dict[str, Any]:
         }
         partial = Path(scratch) / "archive.tar"
         mode = "w:gz" if output.name.endswith((".tar.gz", ".tgz")) else "w"
+        partial.touch(mode=0o600)  # it holds password hashes: the owner's alone, from the first byte
         with tarfile.open(partial, mode) as archive:  # type: ignore[call-overload]
             _add_bytes(archive, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
             archive.add(rows_path, ROWS)

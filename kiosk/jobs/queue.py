@@ -14,6 +14,8 @@ from flask import Flask, has_app_context
 from huey import Huey
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
+from kiosk.extensions import owner_only
+
 QUEUE_NAME = "kiosk"
 QUEUE_FILE = "jobs.sqlite3"
 
@@ -29,6 +31,7 @@ class LazySqliteStorage(SqliteStorage):
 
     def _create_connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection = super()._create_connection()
+        owner_only(Path(self.filename))
         for statement in self.ddl:  # all "create ... if not exists": cheap on every new connection
             connection.execute(statement)
         connection.commit()

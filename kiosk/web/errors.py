@@ -7,7 +7,7 @@ import sqlite3
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ def render_error(status: int, message: str | None = None, code: str | None = Non
 
 def handle_http_error(error: HTTPException) -> Response:
     """Answer any HTTP error with our page or JSON (never Werkzeug's bare page)."""
+    if isinstance(error, SecurityError):  # an unknown Host: no URL can be built for it, so no page
+        return Response(gettext("这个网址不属于本馆。"), status=400, mimetype="text/plain")
     status = error.code or 500
     response = render_error(status, getattr(error, "kiosk_message", None))
     if error.response is not None:  # keep headers such as Allow or Retry-After

@@ -77,13 +77,26 @@ def page() -> Response:
     return Response(body, mimetype="text/html")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe (OWASP).
+
+    Titles come from the tags of imported files: ``=HYPERLINK(...)`` must stay text.
+    """
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def _csv(name: str, period: stats.Period, header: list[str], rows: Iterable[list[object]]) -> Response:
     """A CSV download, UTF-8 with a BOM so that Excel reads Chinese correctly."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     response = Response(buffer.getvalue().encode("utf-8"), mimetype="text/csv; charset=utf-8")
     filename = f"{name}-{period.start.isoformat()}_{period.end.isoformat()}.csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
