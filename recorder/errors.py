@@ -45,6 +45,16 @@ class FfmpegTimeoutError(FfmpegError):
     message_zh = "音频处理超时，请联系馆员"
 
 
+class NoSpaceError(RecorderError):
+    """The disk filled up while processing: nothing is wrong with the audio, and a retry will do.
+
+    Not an ``FfmpegError``, so that no caller mistakes a full disk for a broken file.
+    """
+
+    code = "no_space"
+    message_zh = "服务器存储空间不足，录音已保存，空间恢复后会自动处理"
+
+
 class NotAudioError(RecorderError):
     """The file has no audio stream or cannot be decoded."""
 

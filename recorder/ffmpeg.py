@@ -6,6 +6,7 @@ espeak-ng (optional, for synthesised demo speech) is run through the same
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shlex
@@ -14,11 +15,12 @@ import subprocess
 import time
 from functools import cache
 
-from recorder.errors import FfmpegError, FfmpegTimeoutError
+from recorder.errors import FfmpegError, FfmpegTimeoutError, NoSpaceError
 
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_CHARS = 2000
+NO_SPACE_MESSAGE = os.strerror(errno.ENOSPC)  # "No space left on device", as ffmpeg prints it
 
 
 @cache
@@ -85,11 +87,15 @@ def run_program(
         message = f"{full[0]} timed out after {timeout_s} s"
         raise FfmpegTimeoutError(message, stderr_tail=tail) from exc
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise NoSpaceError(f"{full[0]}: {exc}") from exc
         raise FfmpegError(f"cannot start {full[0]}: {exc}") from exc
     wall_s = time.perf_counter() - started
     log.info("%s took %.2f s", label, wall_s, extra={"step": label, "wall_s": wall_s})
     if proc.returncode != 0:
         tail = _tail(proc.stderr)
+        if NO_SPACE_MESSAGE in tail:
+            raise NoSpaceError(f"{full[0]}: the disk is full")
         raise FfmpegError(
             f"{full[0]} exited {proc.returncode}: {tail[-300:]}",
             stderr_tail=tail,
