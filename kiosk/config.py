@@ -38,6 +38,7 @@ TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_UPLOAD_IDLE_S": (10.0, float),  # an upload that sends nothing this long is dropped
     "KIOSK_UPLOADS_PER_ADDRESS": (3, int),  # uploads in flight from one address
     "KIOSK_UPLOADS_IN_FLIGHT": (100, int),  # uploads in flight in one worker: the rest is for visitors
+    "KIOSK_MIN_FREE_BYTES": (512 * 1024 * 1024, int),  # uploads are refused (and /healthz warns) below this
     "KIOSK_ALLOWED_HOSTS": ("", str),  # more host names visitors use, comma-separated, beside KIOSK_BASE_URL's
     "KIOSK_SQLITE_BUSY_TIMEOUT_S": (None, float),  # how long a write waits for another (see engine_options)
 }

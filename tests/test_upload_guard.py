@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
+from kiosk.web.uploads import free_bytes
 from tests.helpers import free_port, wait_until
 
 CAP_BYTES = 1024 * 1024
@@ -188,3 +190,21 @@ def _refused_status(server: LiveServer, source: str) -> int:
             return read_status(client)
         except TimeoutError:
             return 0
+
+
+def test_an_upload_the_disk_cannot_hold_is_refused_before_it_is_read(app: Flask) -> None:
+    """The probe's 500 for an upload larger than the free space: now a 507 in words, at once."""
+    app.config.update(KIOSK_UPLOAD_MAX_BYTES=10**15, MAX_CONTENT_LENGTH=None)
+    larger_than_the_disk = free_bytes(app.config["KIOSK_DATA_DIR"]) + 10**9
+    response = app.test_client().post("/api/v1/recordings", data=b"",
+                                      environ_overrides={"CONTENT_LENGTH": str(larger_than_the_disk)})
+    assert response.status_code == 507
+    assert response.get_json()["error"] == "no_space"
+    assert "存储空间不足" in response.get_json()["message"]
+
+
+def test_uploads_stop_while_the_disk_is_below_its_margin(app: Flask) -> None:
+    app.config["KIOSK_MIN_FREE_BYTES"] = free_bytes(app.config["KIOSK_DATA_DIR"]) + 1
+    response = app.test_client().post("/api/v1/recordings", data={"reader_name": "小王"})
+    assert response.status_code == 507
+    assert app.test_client().get("/").status_code == 200  # visitors are not touched

@@ -13,7 +13,9 @@ Three guards stand in front of every request that carries a body:
 - a limit on silence: a body that sends nothing for ``KIOSK_UPLOAD_IDLE_S`` seconds is
   dropped with 408, so stalled uploads cannot hold connections for ever;
 - limits on bodies in flight, per address and in all, so uploads keep to a share of the
-  worker's connections and pages and audio are served whatever uploads do.
+  worker's connections and pages and audio are served whatever uploads do;
+- room on the disk: a body that would leave less than ``KIOSK_MIN_FREE_BYTES`` free is a
+  507 before a byte is read, instead of a 500 when the disk fills half-way.
 
 Refusals close the connection, so the server does not read the rest of the body.
 """
@@ -22,11 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import socket
 import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from flask import Flask, Request, current_app
@@ -37,7 +41,7 @@ from kiosk.storage import store
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # Console imports send many files in one form: they get their own, larger cap.
 BATCH_UPLOAD_PATHS = ("/admin/import",)
-REFUSALS_THAT_CLOSE = ("408", "413", "429", "503")
+REFUSALS_THAT_CLOSE = ("408", "413", "429", "503", "507")
 
 
 class KioskRequest(Request):
@@ -128,7 +132,7 @@ class UploadGuard:
             return self.wsgi_app(environ, start_response)  # type: ignore[no-any-return]
         address = environ.get("REMOTE_ADDR") or "-"
         sock = environ.get("gunicorn.socket")
-        refusal = self._admit(address)
+        refusal = self._admit(address, _declared_length(environ))
         if refusal is not None:
             return _StopReading(_refuse(environ, start_response, *refusal), sock)
         environ["wsgi.input"] = IdleLimitedInput(environ["wsgi.input"], sock, float(self.config["KIOSK_UPLOAD_IDLE_S"]))
@@ -139,8 +143,10 @@ class UploadGuard:
             self._release(address)
         return _StopReading(body, sock) if refused else body
 
-    def _admit(self, address: str) -> tuple[str, str, str] | None:
+    def _admit(self, address: str, declared_bytes: int | None) -> tuple[str, str, str] | None:
         """Count the body in, or say why not (status, code, message)."""
+        if not self._room_for(declared_bytes):
+            return "507 Insufficient Storage", "no_space", "服务器存储空间不足，暂时不能上传。请稍后再试，或告诉馆员。"
         with self.lock:
             if self.in_flight[address] >= int(self.config["KIOSK_UPLOADS_PER_ADDRESS"]):
                 return "429 Too Many Requests", "too_many_uploads", "上传太多了，请等前面的上传完成后再试。"
@@ -149,11 +155,30 @@ class UploadGuard:
             self.in_flight[address] += 1
         return None
 
+    def _room_for(self, declared_bytes: int | None) -> bool:
+        """Whether the data dir's disk can take this body and still keep ``KIOSK_MIN_FREE_BYTES`` free."""
+        needed = declared_bytes if declared_bytes is not None else 0  # a chunked body is capped as it streams
+        return free_bytes(Path(self.config["KIOSK_DATA_DIR"])) >= needed + int(self.config["KIOSK_MIN_FREE_BYTES"])
+
     def _release(self, address: str) -> None:
         with self.lock:
             self.in_flight[address] -= 1
             if self.in_flight[address] <= 0:
                 del self.in_flight[address]
+
+
+def free_bytes(folder: Path) -> int:
+    """Free bytes on the disk that holds ``folder`` (or its nearest existing parent)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
+def _declared_length(environ: dict[str, Any]) -> int | None:
+    try:
+        return int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH") else None
+    except ValueError:
+        return None
 
 
 def _has_body(environ: dict[str, Any]) -> bool:
