@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from kiosk.booth import moderation, originals
 from kiosk.extensions import db
 from kiosk.library import catalogue
-from kiosk.models import AuditEvent, Book, Decision, Recording, Remaster, RemasterStatus, Track, User, utcnow
+from kiosk.models import AuditEvent, Book, Decision, JobStatus, Recording, Remaster, Track, User, utcnow
 from kiosk.storage import store
 from recorder import synth
 from tests.conftest import AuthActions, make_audio
@@ -214,7 +214,7 @@ def test_remaster_replaces_master_and_report_but_never_the_original(
         data, rate = decode(store().path(row.mastered_key), tmp_path)
         assert abs(integrated_lufs(data, rate) + 22) <= 1  # measured independently
         assert silence_edges_s(data, rate)[1] > first_tail_s + 0.5  # more room tone kept at the tail
-        assert db.session.scalars(select(Remaster)).one().status is RemasterStatus.DONE
+        assert db.session.scalars(select(Remaster)).one().status is JobStatus.DONE
     assert hashlib.sha256(original.read_bytes()).hexdigest() == original_digest
     page = client.get(f"/admin/moderation/{take_id}").get_data(as_text=True)
     assert "重新处理（-22 LUFS）" in page
@@ -250,7 +250,7 @@ def test_a_failed_take_can_be_turned_down_so_its_original_expires(
     with app.app_context():
         row = take_of(token)
         take_id, original_key = row.id, row.original_key
-        assert row.status is moderation.TakeStatus.FAILED and row.decision is None
+        assert row.status is JobStatus.FAILED and row.decision is None
         book_id = gen_book().id
     auth.login()
     page = client.get(f"/admin/moderation/{take_id}").get_data(as_text=True)
@@ -338,7 +338,7 @@ def _decided_take(key: str, days_ago: float | None, number: int) -> Recording:
     """A take on original ``key``, decided ``days_ago`` (None: still pending)."""
     row = Recording(
         token=f"token-{number}", reader_name="读者", consent=True, licence="CC BY 4.0", title="题",
-        original_key=key, original_size_bytes=1, status=moderation.TakeStatus.DONE,
+        original_key=key, original_size_bytes=1, status=JobStatus.DONE,
         decision=Decision.PENDING if days_ago is None else Decision.REJECTED,
         decided_at=None if days_ago is None else utcnow() - timedelta(days=days_ago),
     )

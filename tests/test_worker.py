@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from flask import Flask
 from kiosk import create_app
 from kiosk.cli.setup import prepare_database
 from kiosk.extensions import db
-from kiosk.models import Recording, TakeStatus
+from kiosk.models import JobStatus, Recording, utcnow
 from recorder import synth
 
 LEASE_S = 2.0
@@ -55,20 +56,29 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-def take_status(app: Flask, token: str) -> TakeStatus:
+def take_row(app: Flask, token: str) -> tuple[JobStatus, datetime | None]:
+    """The take's status and lease, read afresh from the database."""
     with app.app_context():
         db.session.expire_all()
-        return db.session.scalar(db.select(Recording.status).where(Recording.token == token))
+        status, lease_until = db.session.execute(
+            db.select(Recording.status, Recording.lease_until).where(Recording.token == token)
+        ).one()
+    if lease_until is not None and lease_until.tzinfo is None:  # SQLite keeps no zone; we store UTC
+        lease_until = lease_until.replace(tzinfo=UTC)
+    return status, lease_until
 
 
-def wait_for(app: Flask, token: str, wanted: set[TakeStatus], timeout_s: float) -> TakeStatus:
+def wait_until(app: Flask, token: str, wanted: Callable[[JobStatus, datetime | None], bool],
+               what: str, timeout_s: float) -> tuple[JobStatus, datetime | None]:
+    """Poll the take's row until ``wanted`` holds; fail the test when the deadline passes first."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = take_status(app, token)
-        if status in wanted:
-            return status
+    while True:
+        row = take_row(app, token)
+        if wanted(*row):
+            return row
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s} s; the take is {row}")
         time.sleep(0.1)
-    raise AssertionError(f"take still {take_status(app, token)} after {timeout_s} s")
 
 
 @pytest.mark.slow
@@ -86,21 +96,28 @@ def test_killed_worker_mid_job_is_finished_by_the_next(shared: tuple[Flask, dict
 
     first = start_worker(env)
     try:
-        wait_for(app, token, {TakeStatus.PROCESSING}, timeout_s=60)
-        time.sleep(1.0)  # well into mastering
+        _, claimed_until = wait_until(app, token, lambda status, _: status is JobStatus.PROCESSING,
+                                      "the first worker claims the take", timeout_s=60)
+        assert claimed_until is not None
+        wait_until(app, token, lambda _, until: until is not None and until > claimed_until,
+                   "the first worker's heartbeat renews its lease mid-mastering", timeout_s=30)
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    assert take_status(app, token) is TakeStatus.PROCESSING  # interrupted mid-job
+    assert take_row(app, token)[0] is JobStatus.PROCESSING  # interrupted mid-job
 
-    time.sleep(LEASE_S + 0.5)  # the dead worker's lease runs out
+    wait_until(app, token, lambda _, until: until is not None and until < utcnow(),
+               "the dead worker's lease runs out", timeout_s=LEASE_S * 5)
     second = start_worker(env)
     try:
-        assert wait_for(app, token, {TakeStatus.DONE, TakeStatus.FAILED}, timeout_s=240) is TakeStatus.DONE
+        status, _ = wait_until(app, token, lambda status, _: status in (JobStatus.DONE, JobStatus.FAILED),
+                               "the second worker finishes the take", timeout_s=240)
+        assert status is JobStatus.DONE
     finally:
         os.killpg(second.pid, signal.SIGTERM)
         second.wait(timeout=30)
     status = app.test_client().get(f"/api/v1/recordings/{token}").get_json()
+    assert status["status"] == "done"
     assert abs(status["report"]["final_lufs"] + 18) <= 1
     with app.app_context():
         take = db.session.scalar(db.select(Recording).where(Recording.token == token))

@@ -21,7 +21,7 @@ from kiosk.booth import originals
 from kiosk.extensions import db
 from kiosk.ingest import mastering
 from kiosk.library import catalogue
-from kiosk.models import Book, Decision, Recording, Remaster, Section, TakeStatus, Track, User, utcnow
+from kiosk.models import Book, Decision, JobStatus, Recording, Remaster, Section, Track, User, utcnow
 
 MAX_REASON_CHARS = 500
 HISTORY_LIMIT = 30
@@ -103,7 +103,7 @@ def pending_takes() -> list[Recording]:
     """Processed takes waiting for a decision, oldest first."""
     return list(db.session.scalars(
         select(Recording)
-        .where(Recording.status == TakeStatus.DONE, Recording.decision == Decision.PENDING)
+        .where(Recording.status == JobStatus.DONE, Recording.decision == Decision.PENDING)
         .order_by(Recording.created_at, Recording.id)
     ))
 
@@ -111,7 +111,7 @@ def pending_takes() -> list[Recording]:
 def failed_takes(limit: int = HISTORY_LIMIT) -> list[Recording]:
     """Takes the booth could not master and no librarian has turned down yet, newest first."""
     return list(db.session.scalars(
-        select(Recording).where(Recording.status == TakeStatus.FAILED, Recording.decision.is_(None))
+        select(Recording).where(Recording.status == JobStatus.FAILED, Recording.decision.is_(None))
         .order_by(Recording.created_at.desc(), Recording.id.desc()).limit(limit)
     ))
 
@@ -196,8 +196,8 @@ def card(row: Recording) -> TakeCard:
 # A processed take waits for approval or rejection. A take the booth could not master can
 # only be turned down (with a word for the volunteer), which also starts its original's
 # 30 days: without a decision it would be kept for ever.
-APPROVABLE = and_(Recording.status == TakeStatus.DONE, Recording.decision == Decision.PENDING)
-REJECTABLE = or_(APPROVABLE, and_(Recording.status == TakeStatus.FAILED, Recording.decision.is_(None)))
+APPROVABLE = and_(Recording.status == JobStatus.DONE, Recording.decision == Decision.PENDING)
+REJECTABLE = or_(APPROVABLE, and_(Recording.status == JobStatus.FAILED, Recording.decision.is_(None)))
 
 
 def _claim(take_id: int, decidable: ColumnElement[bool], **values: Any) -> None:

@@ -1,10 +1,8 @@
 """Booth takes: accept an upload, master it off the request path, and report on it.
 
-A take's row is the source of truth for its progress. The job queue only carries
-its token; a worker *claims* the take with a lease before mastering, so a take
-whose worker died (crash, restart, a node gone) is claimed again once the lease
-runs out, and mastering it again gives the same file (the pipeline is
-deterministic and the store content-addressed): re-running is always safe.
+Mastering a take is a leased job (``kiosk.jobs.lifecycle``): the queue carries only its
+token, and a take whose worker died is mastered again, which gives the same file (the
+pipeline is deterministic and the store content-addressed): re-running is always safe.
 """
 
 from __future__ import annotations
@@ -12,28 +10,27 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.ingest import mastering
-from kiosk.models import utcnow
-from kiosk.models.recordings import BoothText, Decision, Recording, TakeStatus
+from kiosk.jobs import lifecycle
+from kiosk.models import BoothText, Decision, JobStatus, Recording
 from kiosk.storage import store
 
 log = logging.getLogger(__name__)
 
 MAX_READER_NAME_CHARS = 64
-LOST_AFTER = timedelta(minutes=2)  # a queued take older than this may have lost its job
-MAX_ATTEMPTS = 3
 DEFAULT_LICENCE = "CC BY 4.0"
 FREE_READING_TITLE = "自由朗读"
 BOOTH_ALBUM = "声音录制亭"  # tags are in the library's language, whatever the worker's locale
+PROCESSING_FAILED = "processing_failed"
 PROCESSING_FAILED_MESSAGE = "录音处理多次失败，馆员会检查原始录音。"
 # ffmpeg demuxer → the suffix an original is kept under.
 ORIGINAL_SUFFIXES = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg": "ogg", "mov": "m4a",
@@ -108,7 +105,7 @@ def submit(upload: Path, form: TakeForm) -> Recording:
         original_key=original_key,
         original_format=probed.format_name[:64],
         original_size_bytes=probed.size_bytes,
-        status=TakeStatus.QUEUED,
+        status=JobStatus.QUEUED,
     )
     db.session.add(take)
     db.session.commit()
@@ -122,47 +119,14 @@ def by_token(token: str) -> Recording | None:
     return db.session.scalar(select(Recording).where(Recording.token == token))
 
 
-def lease() -> timedelta:
-    """How long a worker's claim on a take lasts without a heartbeat (``KIOSK_TAKE_LEASE_S``)."""
-    return timedelta(seconds=float(current_app.config["KIOSK_TAKE_LEASE_S"]))
-
-
-def renew_lease(token: str) -> None:
-    """The worker's heartbeat: keep the claim on a take that is still being mastered."""
-    db.session.execute(
-        update(Recording)
-        .where(Recording.token == token, Recording.status == TakeStatus.PROCESSING)
-        .values(lease_until=utcnow() + lease())
-    )
-    db.session.commit()
-
-
-def claim(token: str) -> bool:
-    """Take the lease on a queued take (or one whose worker's lease ran out); one winner only."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(Recording)
-        .where(
-            Recording.token == token,
-            or_(
-                Recording.status == TakeStatus.QUEUED,
-                (Recording.status == TakeStatus.PROCESSING) & (Recording.lease_until < now),
-            ),
-        )
-        .values(status=TakeStatus.PROCESSING, lease_until=now + lease(), attempts=Recording.attempts + 1)
-    ).rowcount
-    db.session.commit()
-    return claimed == 1
-
-
 def process(token: str) -> None:
-    """Master a claimed take; record the result or the reason it failed, in one commit.
+    """The job, on a claimed take: master it; record the result or the reason it failed, in one commit.
 
     Only the take's own row changes, so a crash at any point leaves it ``processing`` with
     a lease that runs out, and the store holds at most a complete, unreferenced file.
     """
     take = by_token(token)
-    if take is None or take.status is not TakeStatus.PROCESSING:
+    if take is None or take.status is not JobStatus.PROCESSING:
         return
     tags = mastering.TrackTags(
         title=take.title, artist=take.reader_name, album=BOOTH_ALBUM, genre=BOOTH_ALBUM,
@@ -189,55 +153,33 @@ def _retry_or_fail(take: Recording, error: Exception) -> None:
     """A failure that may pass (a crash of ffmpeg, a full disk): retry, but not for ever."""
     db.session.rollback()
     log.error("mastering take %s failed (attempt %d): %s", take.token, take.attempts, error)
-    if take.attempts >= MAX_ATTEMPTS:
-        _fail(take, "processing_failed", PROCESSING_FAILED_MESSAGE, None)
-    else:
-        _requeue(take)
+    if lifecycle.retry_or_fail(take, PROCESSING_FAILED_MESSAGE) is JobStatus.FAILED:
+        take.error_code, take.report = PROCESSING_FAILED, None
+    db.session.commit()
 
 
 def _finish(take: Recording, audio: mastering.StoredAudio) -> None:
+    lifecycle.finish(take)
     take.mastered_key = audio.key
     take.duration_ms = audio.duration_ms
     take.size_bytes = audio.size_bytes
     take.loudness_lufs = audio.loudness_lufs
     take.true_peak_dbtp = audio.true_peak_dbtp
     take.report = audio.report.to_dict()
-    take.status = TakeStatus.DONE
     take.decision = Decision.PENDING  # now it waits for the librarians
-    take.processed_at = utcnow()
-    take.lease_until = None
     db.session.commit()
 
 
 def _fail(take: Recording, code: str, message: str, report: Any) -> None:
-    take.status = TakeStatus.FAILED
+    lifecycle.fail(take, message)
     take.error_code = code
-    take.error_message = message
     take.report = report.to_dict() if report is not None else None
-    take.processed_at = utcnow()
-    take.lease_until = None
     db.session.commit()
 
 
-def _requeue(take: Recording) -> None:
-    take.status = TakeStatus.QUEUED
-    take.lease_until = None
-    db.session.commit()
-
-
-def unfinished_tokens() -> list[str]:
-    """Takes no live worker is on: queued long ago, or processing with an expired lease."""
-    now = utcnow()
-    return list(
-        db.session.scalars(
-            select(Recording.token).where(
-                or_(
-                    (Recording.status == TakeStatus.QUEUED) & (Recording.created_at < now - LOST_AFTER),
-                    (Recording.status == TakeStatus.PROCESSING) & (Recording.lease_until < now),
-                )
-            )
-        )
-    )
+def lost_takes(now: datetime) -> list[str]:
+    """Tokens of takes no live worker is on, to queue again (those out of attempts are failed)."""
+    return lifecycle.lost(Recording.token, now, gave_up=PROCESSING_FAILED_MESSAGE, error_code=PROCESSING_FAILED)
 
 
 def status_payload(take: Recording) -> dict[str, Any]:
@@ -252,10 +194,10 @@ def status_payload(take: Recording) -> dict[str, Any]:
         "audio_url": None,
         "decision": take.decision.value if take.decision else None,
     }
-    if take.status is TakeStatus.FAILED:
+    if take.status is JobStatus.FAILED:
         payload["message"] = take.error_message
         payload["error"] = take.error_code
-    if take.status is TakeStatus.DONE and take.mastered_key:
+    if take.status is JobStatus.DONE and take.mastered_key:
         payload["audio_url"] = url_for("booth.take_audio", token=take.token)
         payload["duration_s"] = round((take.duration_ms or 0) / 1000, 3)
     return payload

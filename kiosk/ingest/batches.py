@@ -1,9 +1,9 @@
 """Console imports: uploaded files wait in the store's scratch space until the worker imports them.
 
 Mastering many files would hold a web worker for minutes, so the upload only links the
-spooled files into a batch folder and queues a job; the console's batch page refreshes
-itself until the job has written its report. A re-run (after a crash) is harmless: the
-importer skips every file it already imported.
+spooled files into a batch folder and queues a job (a leased job, see ``kiosk.jobs.lifecycle``);
+the console's batch page refreshes itself until the job has written its report. A re-run
+(after a crash) is harmless: the importer skips every file it already imported.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ import logging
 import re
 import secrets
 import shutil
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from flask_babel import gettext
+from sqlalchemy import select
 
 from kiosk.extensions import db
 from kiosk.ingest import importer
-from kiosk.models import ImportBatch, ImportStatus, Section, User, utcnow
+from kiosk.jobs import lifecycle
+from kiosk.models import ImportBatch, JobStatus, Section, User
 from kiosk.storage import store
 
 log = logging.getLogger(__name__)
@@ -83,44 +86,15 @@ def _sources(batch: ImportBatch) -> list[importer.Source]:
     ]
 
 
-# A batch reports progress after every file (a file takes minutes at most): a batch silent
-# this long lost its worker. A queued batch this old lost its job.
-STALE_AFTER = timedelta(minutes=15)
-LOST_AFTER = timedelta(minutes=2)
-
-
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        ImportBatch.status == ImportStatus.QUEUED,
-        (ImportBatch.status == ImportStatus.PROCESSING) & (ImportBatch.heartbeat_at < now - STALE_AFTER),
-    )
-
-
-def _claim(batch_id: int) -> bool:
-    """Take a batch for this worker; only one wins (a re-run skips what is already imported)."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(ImportBatch)
-        .where(ImportBatch.id == batch_id, _claimable(now))
-        .values(status=ImportStatus.PROCESSING, heartbeat_at=now)
-    ).rowcount
-    db.session.commit()
-    return claimed == 1
-
-
 def lost_batches(now: datetime) -> list[int]:
-    """Batches no live worker is on: queued a while ago, or abandoned mid-way."""
-    return list(db.session.scalars(
-        select(ImportBatch.id).where(_claimable(now), ImportBatch.created_at < now - LOST_AFTER)
-    ))
+    """Batches no live worker is on, to queue again (those out of attempts are failed)."""
+    return lifecycle.lost(ImportBatch.id, now, gave_up=gettext("导入中断了多次，请重新上传。"))
 
 
 def run(batch_id: int) -> None:
-    """Import a queued batch and store its report (the worker's job)."""
-    if not _claim(batch_id):
-        return
+    """The job, on a claimed batch: import its files and store the report."""
     batch = db.session.get(ImportBatch, batch_id)
-    if batch is None:
+    if batch is None or batch.status is not JobStatus.PROCESSING:
         return
     actor = db.session.get(User, batch.created_by) if batch.created_by else None
     try:
@@ -131,9 +105,9 @@ def run(batch_id: int) -> None:
     except Exception as error:
         log.exception("import batch %s failed", batch_id)
         db.session.rollback()
-        _finish(batch_id, ImportStatus.FAILED, error_message=type(error).__name__)
+        _fail(batch_id, type(error).__name__)
         return
-    _finish(batch_id, ImportStatus.DONE, report=report.to_dict())
+    _finish(batch_id, report.to_dict())
 
 
 def _progress(batch_id: int, done: int) -> None:
@@ -141,22 +115,26 @@ def _progress(batch_id: int, done: int) -> None:
     batch = db.session.get(ImportBatch, batch_id)
     if batch is not None:
         batch.done_files = done
-        batch.heartbeat_at = utcnow()
         db.session.commit()
 
 
-def _finish(batch_id: int, status: ImportStatus, **fields: object) -> None:
-    """Record the outcome and remove the uploaded files."""
+def _finish(batch_id: int, report: dict[str, Any]) -> None:
+    """Store the report, and remove the uploaded files."""
     batch = db.session.get(ImportBatch, batch_id)
-    if batch is None:
-        return
-    batch.status, batch.finished_at = status, utcnow()
-    if status == ImportStatus.DONE:
-        batch.done_files = len(batch.files)
-    for name, value in fields.items():
-        setattr(batch, name, value)
-    db.session.commit()
-    shutil.rmtree(batch_dir(batch.token), ignore_errors=True)
+    if batch is not None:
+        lifecycle.finish(batch)
+        batch.done_files, batch.report = len(batch.files), report
+        db.session.commit()
+        shutil.rmtree(batch_dir(batch.token), ignore_errors=True)
+
+
+def _fail(batch_id: int, reason: str) -> None:
+    """Record the failure (the page says what to do), and remove the uploaded files."""
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is not None:
+        lifecycle.fail(batch, reason)
+        db.session.commit()
+        shutil.rmtree(batch_dir(batch.token), ignore_errors=True)
 
 
 def recent() -> list[ImportBatch]:

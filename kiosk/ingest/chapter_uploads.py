@@ -1,8 +1,8 @@
 """A librarian's own recording of a chapter: checked on upload, then mastered (or kept) by the job queue.
 
-``queue_upload`` keeps the file as an original and records the job; ``process_upload`` (the
-job) masters it or keeps it as it is, and attaches it as a new chapter or as the new audio
-of the chapter it replaces, in one commit.
+``queue_upload`` keeps the file as an original and records the job (a leased job, see
+``kiosk.jobs.lifecycle``); ``process_upload`` (the job) masters it or keeps it as it is, and
+attaches it as a new chapter or as the new audio of the chapter it replaces, in one commit.
 """
 
 from __future__ import annotations
@@ -12,23 +12,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask_babel import gettext
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import or_, select
 
 from kiosk.accounts import auth
 from kiosk.booth import takes
 from kiosk.extensions import db
 from kiosk.ingest import mastering
+from kiosk.jobs import lifecycle
 from kiosk.library.changes import CatalogueError
 from kiosk.library.edits import live_tracks
-from kiosk.models import Book, ChapterUpload, TakeStatus, Track, User, utcnow
+from kiosk.models import Book, ChapterUpload, JobStatus, Track, User, utcnow
 from kiosk.storage import store
 
 log = logging.getLogger(__name__)
-
-# Mastering one file takes minutes at most (90 minutes of audio ≈ 1 minute here), so a
-# claim this old belongs to a worker that died; a queued upload this old lost its job.
-STALE_AFTER = timedelta(minutes=15)
-LOST_AFTER = timedelta(minutes=2)
 
 
 def upload_refusal(error: mastering.RecorderError) -> CatalogueError:
@@ -57,7 +53,7 @@ def queue_upload(
     upload = ChapterUpload(
         book=book, replace_track_id=replace.id if replace else None, user_id=actor.id,
         title=title, reader_name=reader_name, keep_as_is=keep_as_is, original_key=key,
-        original_name=original_name[:256], status=TakeStatus.QUEUED, note="",
+        original_name=original_name[:256], status=JobStatus.QUEUED, note="",
     )
     db.session.add(upload)
     db.session.flush()
@@ -77,31 +73,9 @@ def pending_uploads(book: Book) -> list[ChapterUpload]:
     ))
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    """Queued, or processing by a worker that has been silent past ``STALE_AFTER`` (it died)."""
-    return or_(
-        ChapterUpload.status == TakeStatus.QUEUED,
-        (ChapterUpload.status == TakeStatus.PROCESSING) & (ChapterUpload.heartbeat_at < now - STALE_AFTER),
-    )
-
-
-def _claim_upload(upload_id: int) -> bool:
-    """Mark an upload as being processed; only one worker wins."""
-    now = utcnow()
-    claimed = db.session.execute(
-        update(ChapterUpload)
-        .where(ChapterUpload.id == upload_id, _claimable(now))
-        .values(status=TakeStatus.PROCESSING, heartbeat_at=now)
-    ).rowcount
-    db.session.commit()
-    return claimed == 1
-
-
 def lost_uploads(now: datetime) -> list[int]:
-    """Uploads no live worker is on: queued a while ago (job lost) or abandoned mid-way."""
-    return list(db.session.scalars(
-        select(ChapterUpload.id).where(_claimable(now), ChapterUpload.created_at < now - LOST_AFTER)
-    ))
+    """Uploads no live worker is on, to queue again (those out of attempts are failed)."""
+    return lifecycle.lost(ChapterUpload.id, now, gave_up=gettext("处理录音时出错，请重新上传或联系管理员。"))
 
 
 def _keep_refused_note(level: mastering.SourceLevel) -> str:
@@ -150,11 +124,9 @@ def _attach(upload: ChapterUpload, audio: mastering.StoredAudio, actor: User | N
 
 
 def process_upload(upload_id: int) -> None:
-    """The job: master (or keep) an uploaded recording and attach it, in one commit."""
-    if not _claim_upload(upload_id):
-        return
+    """The job, on a claimed upload: master (or keep) the recording and attach it, in one commit."""
     upload = db.session.get(ChapterUpload, upload_id)
-    if upload is None:
+    if upload is None or upload.status is not JobStatus.PROCESSING:
         return
     actor = db.session.get(User, upload.user_id) if upload.user_id else None
     replaced = db.session.get(Track, upload.replace_track_id) if upload.replace_track_id else None
@@ -169,7 +141,7 @@ def process_upload(upload_id: int) -> None:
         _fail_upload(upload_id, gettext("处理录音时出错，请重新上传或联系管理员。"))
         return
     upload.track = _attach(upload, audio, actor)
-    upload.status, upload.finished_at = TakeStatus.DONE, utcnow()
+    lifecycle.finish(upload)
     db.session.commit()
 
 
@@ -179,7 +151,7 @@ def _fail_upload(upload_id: int, message: str) -> None:
     upload = db.session.get(ChapterUpload, upload_id)
     if upload is None:
         return
-    upload.status, upload.error_message, upload.finished_at = TakeStatus.FAILED, message, utcnow()
+    lifecycle.fail(upload, message)
     auth.audit("track_upload_failed", target=upload, reason=message)
     db.session.commit()
 

@@ -1,81 +1,71 @@
-"""The background tasks: mastering takes and uploads, imports, sweeps and daily purges.
+"""The background tasks: mastering takes and uploads, imports, re-masterings, sweeps and daily purges.
 
-Tasks carry only a take's token; the database row says what is left to do.
-A periodic sweep (and every worker's start) re-queues takes that no live worker
-is on, which is how a job interrupted by a crash or restart runs again.
+Every job is a leased job (``kiosk.jobs.lifecycle``): a task carries only the job's key,
+claims the row (a no-op if another worker holds it or it is finished), and does the
+area's work under a heartbeat. A sweep every minute (and every worker's start) queues
+again the jobs no live worker is on, which is how work interrupted by a crash runs again.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable
+from typing import TypeVar
 
-from flask import Flask, current_app
+from flask import current_app
 from huey import crontab
+from sqlalchemy.orm import InstrumentedAttribute
 
-from kiosk.booth import takes
-from kiosk.jobs import queue
+from kiosk.booth import originals, remaster, takes
+from kiosk.ingest import batches, chapter_uploads
+from kiosk.jobs import lifecycle, queue
 from kiosk.jobs.queue import huey, in_app
+from kiosk.library import trash
+from kiosk.media import public_tree
+from kiosk.models import ChapterUpload, ImportBatch, Recording, Remaster, utcnow
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAY_S = 30
+K = TypeVar("K", int, str)
 
 
-@huey.task(retries=takes.MAX_ATTEMPTS, retry_delay=RETRY_DELAY_S)
-def master_take(token: str) -> None:
-    """Claim a take and master it (a no-op if another worker holds it or it is finished)."""
-    in_app(_master_claimed, token)
-
-
-def _master_claimed(token: str) -> None:
-    if not takes.claim(token):
+def _leased(key: InstrumentedAttribute[K], value: K, work: Callable[[K], None]) -> None:
+    """Claim the job, then do its work while a heartbeat holds the lease."""
+    if not lifecycle.claim(key, value):
         return
-    log.info("mastering take %s", token)
-    heartbeat = _Heartbeat(current_app._get_current_object(), token)  # type: ignore[attr-defined]
-    heartbeat.start()
-    try:
-        takes.process(token)
-    finally:
-        heartbeat.stop()
+    log.info("%s %s: claimed", key, value)
+    with lifecycle.heartbeat(key, value):
+        work(value)
 
 
-class _Heartbeat(threading.Thread):
-    """Renews a take's lease while it is mastered, so only a dead worker's lease runs out."""
-
-    def __init__(self, app: Flask, token: str) -> None:
-        super().__init__(name=f"lease-{token[:8]}", daemon=True)
-        self.app = app
-        self.token = token
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        with self.app.app_context():
-            interval_s = takes.lease().total_seconds() / 3
-            while not self.stopped.wait(interval_s):
-                try:
-                    takes.renew_lease(self.token)
-                except Exception:
-                    log.warning("could not renew the lease of take %s", self.token, exc_info=True)
-
-    def stop(self) -> None:
-        self.stopped.set()
+@huey.task(retries=lifecycle.MAX_ATTEMPTS, retry_delay=RETRY_DELAY_S)
+def master_take(token: str) -> None:
+    """Master a booth take (its failures that may pass raise, so Huey retries them)."""
+    in_app(_leased, Recording.token, token, takes.process)
 
 
 @huey.periodic_task(crontab(minute="*"))
-def sweep_unfinished() -> None:
-    """Re-queue takes that were queued but lost, or whose worker died mid-job."""
-    in_app(_requeue_unfinished)
+def sweep_lost_jobs() -> None:
+    """Queue again every job that was queued but lost, or whose worker died mid-job."""
+    in_app(_requeue_lost)
 
 
 @huey.on_startup()
 def _sweep_on_start() -> None:
-    in_app(_requeue_unfinished)
+    in_app(_requeue_lost)
 
 
-def _requeue_unfinished() -> None:
-    for token in takes.unfinished_tokens():
+def _requeue_lost() -> None:
+    now = utcnow()
+    for token in takes.lost_takes(now):
         master_take(token)
+    for upload_id in chapter_uploads.lost_uploads(now):
+        master_chapter_upload(upload_id)
+    for batch_id in batches.lost_batches(now):
+        import_batch(batch_id)
+    for job_id in remaster.lost_remasters(now):
+        remaster_take(job_id)
 
 
 def enqueue_take(token: str) -> None:
@@ -90,16 +80,10 @@ def run_worker(workers: int) -> None:
     consumer.run()
 
 
-# ---- moderation: mastering a take again, deleting expired originals ------------------------
-# (imported where used: this block was appended, and moderation is only needed by these tasks)
-
-
 @huey.task(retries=1, retry_delay=RETRY_DELAY_S)
 def remaster_take(job_id: int) -> None:
-    """Master a take again with a librarian's settings (a no-op once the request is claimed)."""
-    from kiosk.booth import remaster
-
-    in_app(remaster.run_remaster, job_id)
+    """Master a take again with a librarian's settings."""
+    in_app(_leased, Remaster.id, job_id, remaster.run_remaster)
 
 
 def enqueue_remaster(job_id: int) -> None:
@@ -107,18 +91,24 @@ def enqueue_remaster(job_id: int) -> None:
     remaster_take(job_id)
 
 
-@huey.periodic_task(crontab(minute="*/10"))
-def sweep_remasters() -> None:
-    """Queue again re-mastering requests whose job was lost; fail those whose worker died."""
-    in_app(_requeue_remasters)
+@huey.task(retries=1, retry_delay=RETRY_DELAY_S)
+def import_batch(batch_id: int) -> None:
+    """Import the files of a console upload (a re-run skips what was already imported)."""
+    in_app(_leased, ImportBatch.id, batch_id, batches.run)
 
 
-def _requeue_remasters() -> None:
-    from kiosk.booth import remaster
-    from kiosk.models import utcnow
+@huey.task()
+def master_chapter_upload(upload_id: int) -> None:
+    """Master (or keep) a librarian's uploaded recording and attach it to its book."""
+    in_app(_leased, ChapterUpload.id, upload_id, chapter_uploads.process_upload)
 
-    for job_id in remaster.lost_remasters(utcnow()):
-        remaster_take(job_id)
+
+def enqueue_chapter_upload(upload_id: int) -> None:
+    """Queue a chapter upload for mastering (inline in immediate mode, as tests use)."""
+    master_chapter_upload(upload_id)
+
+
+# ---- daily purges, and the published-only tree that a front nginx serves -----------------------
 
 
 @huey.periodic_task(crontab(minute="17", hour="3"))
@@ -128,31 +118,7 @@ def purge_expired_originals() -> None:
 
 
 def _purge_originals() -> None:
-    from kiosk.booth import originals
-    from kiosk.models import utcnow
-
     originals.purge_expired_originals(utcnow())
-
-
-@huey.task(retries=1, retry_delay=RETRY_DELAY_S)
-def import_batch(batch_id: int) -> None:
-    """Import the files of a console upload (a re-run skips what was already imported)."""
-    from kiosk.ingest import batches
-
-    in_app(batches.run, batch_id)
-
-
-@huey.task()
-def master_chapter_upload(upload_id: int) -> None:
-    """Master (or keep) a librarian's uploaded recording and attach it to its book."""
-    from kiosk.ingest import chapter_uploads
-
-    in_app(chapter_uploads.process_upload, upload_id)
-
-
-def enqueue_chapter_upload(upload_id: int) -> None:
-    """Queue a chapter upload for mastering (inline in immediate mode, as tests use)."""
-    master_chapter_upload(upload_id)
 
 
 @huey.periodic_task(crontab(minute="41", hour="3"))
@@ -162,37 +128,12 @@ def purge_trash_daily() -> None:
 
 
 def _purge_trash() -> None:
-    from kiosk.library import trash
-    from kiosk.models import utcnow
-
     report = trash.purge_trash(utcnow())
     log.info("trash purge: %d books, %d tracks, %d files", len(report.book_ids),
              len(report.track_ids), len(report.deleted_keys))
 
 
-@huey.periodic_task(crontab(minute="*/5"))
-def sweep_lost_uploads_and_imports() -> None:
-    """Queue again librarians' uploads and imports whose job was lost or whose worker died."""
-    in_app(_requeue_uploads_and_imports)
-
-
-def _requeue_uploads_and_imports() -> None:
-    from kiosk.ingest import batches, chapter_uploads
-    from kiosk.models import utcnow
-
-    now = utcnow()
-    for upload_id in chapter_uploads.lost_uploads(now):
-        master_chapter_upload(upload_id)
-    for batch_id in batches.lost_batches(now):
-        import_batch(batch_id)
-
-
-# ---- the published-only tree that a front nginx serves --------------------------------------
-
-
 @huey.periodic_task(crontab(minute="*/10"))
 def resync_public_media() -> None:
     """Repair the tree if a process died between a commit and its link or unlink."""
-    from kiosk.media import public_tree
-
     in_app(public_tree.resync)

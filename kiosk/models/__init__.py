@@ -2,12 +2,17 @@
 
 from kiosk.models.accounts import AuditEvent, Role, User
 from kiosk.models.catalogue import Book, CodeTarget, QrCode, Reader, Section, Track, utcnow
-from kiosk.models.imports import ImportBatch, ImportStatus
-from kiosk.models.moderation import Remaster, RemasterStatus, RoomTone
+from kiosk.models.imports import ImportBatch
+from kiosk.models.jobs import JobStatus, LeasedJob
+from kiosk.models.moderation import Remaster, RoomTone
 from kiosk.models.plays import Play
-from kiosk.models.recordings import BoothText, Decision, Recording, TakeStatus
+from kiosk.models.recordings import BoothText, Decision, Recording
 from kiosk.models.scans import Scan
 from kiosk.models.uploads import ChapterUpload
+
+# Transitional: tests/test_import.py (not part of the job-lifecycle change) still imports the old
+# name. Remove once it says ``JobStatus``; nothing in kiosk/ uses it.
+ImportStatus = JobStatus
 
 __all__ = [
     "AuditEvent",
@@ -18,17 +23,17 @@ __all__ = [
     "Decision",
     "ImportBatch",
     "ImportStatus",
+    "JobStatus",
+    "LeasedJob",
     "Play",
     "QrCode",
     "Reader",
     "Recording",
     "Remaster",
-    "RemasterStatus",
     "Role",
     "RoomTone",
     "Scan",
     "Section",
-    "TakeStatus",
     "Track",
     "User",
     "utcnow",

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, Text, true
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kiosk.extensions import db
 from kiosk.models.catalogue import Section, utcnow
+from kiosk.models.jobs import LeasedJob
 
 
-class ImportStatus(enum.StrEnum):
-    """Where an import batch is."""
-
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class ImportBatch(db.Model):
+class ImportBatch(LeasedJob, db.Model):
     """Files uploaded together for import into one section, and the report once imported."""
 
     __tablename__ = "import_batches"
@@ -31,18 +22,11 @@ class ImportBatch(db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[ImportStatus] = mapped_column(
-        Enum(ImportStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
-        default=ImportStatus.QUEUED,
-    )
     fallback_title: Mapped[str] = mapped_column(String(256), default="")
     publish: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # else arrive hidden
     files: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"stored": ..., "name": ...}]
     done_files: Mapped[int] = mapped_column(Integer, default=0)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # claim and each file
 
     section: Mapped[Section] = relationship()

@@ -6,20 +6,12 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kiosk.extensions import db
 from kiosk.models.catalogue import Track, utcnow
-
-
-class TakeStatus(enum.StrEnum):
-    """Where a take is in processing (the contract's ``status`` values)."""
-
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
+from kiosk.models.jobs import LeasedJob, str_enum
 
 
 class Decision(enum.StrEnum):
@@ -28,10 +20,6 @@ class Decision(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
-
-
-def _str_enum(kind: type[enum.StrEnum]) -> Enum:
-    return Enum(kind, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class BoothText(db.Model):
@@ -48,8 +36,8 @@ class BoothText(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Recording(db.Model):
-    """One take submitted at the booth (or uploaded from home)."""
+class Recording(LeasedJob, db.Model):
+    """One take submitted at the booth (or uploaded from home); mastering it is a leased job."""
 
     __tablename__ = "recordings"
 
@@ -63,23 +51,20 @@ class Recording(db.Model):
     original_key: Mapped[str] = mapped_column(String(128))
     original_format: Mapped[str] = mapped_column(String(64), default="")
     original_size_bytes: Mapped[int] = mapped_column(Integer)
-    status: Mapped[TakeStatus] = mapped_column(_str_enum(TakeStatus), default=TakeStatus.QUEUED, index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error_code: Mapped[str | None] = mapped_column(String(64))
-    error_message: Mapped[str | None] = mapped_column(Text)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     mastered_key: Mapped[str | None] = mapped_column(String(128))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     loudness_lufs: Mapped[float | None] = mapped_column()
     true_peak_dbtp: Mapped[float | None] = mapped_column()
-    decision: Mapped[Decision | None] = mapped_column(_str_enum(Decision), index=True)
+    decision: Mapped[Decision | None] = mapped_column(str_enum(Decision), index=True)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The job's end is the column takes always had (``processed_at``): old rows and backups read as they are.
+    finished_at: Mapped[datetime | None] = mapped_column("processed_at", DateTime(timezone=True))
 
     text: Mapped[BoothText | None] = relationship()
     track: Mapped[Track | None] = relationship()

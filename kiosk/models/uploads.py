@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kiosk.extensions import db
 from kiosk.models.catalogue import Book, Track, utcnow
-from kiosk.models.recordings import TakeStatus, _str_enum
+from kiosk.models.jobs import LeasedJob
 
 
-class ChapterUpload(db.Model):
+class ChapterUpload(LeasedJob, db.Model):
     """One uploaded file, kept as an original until it is mastered (or kept) and attached.
 
     ``replace_track_id`` set: the result replaces that chapter's audio (under a new key);
@@ -21,6 +21,7 @@ class ChapterUpload(db.Model):
     """
 
     __tablename__ = "chapter_uploads"
+    __table_args__ = (Index("ix_chapter_uploads_finished_at", "finished_at"),)  # the book page: the last day's
 
     id: Mapped[int] = mapped_column(primary_key=True)
     book_id: Mapped[int] = mapped_column(ForeignKey("books.id"), index=True)
@@ -32,14 +33,8 @@ class ChapterUpload(db.Model):
     keep_as_is: Mapped[bool] = mapped_column(Boolean, default=False)
     original_key: Mapped[str] = mapped_column(String(128))
     original_name: Mapped[str] = mapped_column(String(256), default="")
-    status: Mapped[TakeStatus] = mapped_column(
-        _str_enum(TakeStatus), default=TakeStatus.QUEUED, index=True
-    )
     note: Mapped[str] = mapped_column(Text, default="")
-    error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set when claimed
 
     book: Mapped[Book] = relationship()
     track: Mapped[Track | None] = relationship(foreign_keys=[track_id])

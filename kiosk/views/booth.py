@@ -14,7 +14,7 @@ from kiosk.booth import takes
 from kiosk.extensions import db
 from kiosk.jobs import tasks
 from kiosk.media import streaming
-from kiosk.models.recordings import BoothText, TakeStatus
+from kiosk.models import BoothText
 from kiosk.storage import store
 from kiosk.wall import qr
 from kiosk.web.errors import render_error
@@ -87,7 +87,7 @@ def take_home(token: str) -> str:
     take = takes.by_token(token)
     if take is None:
         abort(404)
-    return render_template("booth/take_home.html", take=take, payload=takes.status_payload(take), TakeStatus=TakeStatus)
+    return render_template("booth/take_home.html", take=take, payload=takes.status_payload(take))
 
 
 @bp.get("/r/<token>/audio")

@@ -19,7 +19,8 @@ from kiosk.accounts import auth
 from kiosk.extensions import db
 from kiosk.ingest import batches, importer
 from kiosk.jobs import tasks
-from kiosk.models import ImportBatch, ImportStatus, Section, User
+from kiosk.models import ImportBatch, Section, User
+from kiosk.models.jobs import ACTIVE
 from kiosk.web import console
 
 bp = auth.protect_blueprint(Blueprint("admin_import", __name__, url_prefix="/admin"))
@@ -109,7 +110,7 @@ def batch(batch_id: int) -> str:
     if found is None:
         abort(404)
     report = importer.ImportReport.from_dict(found.report) if found.report else None
-    waiting = found.status in (ImportStatus.QUEUED, ImportStatus.PROCESSING)
+    waiting = found.status in ACTIVE
     return render_template("admin/import/batch.html", batch=found, report=report, waiting=waiting,
                            refresh_s=REFRESH_S, Outcome=importer.Outcome)
 

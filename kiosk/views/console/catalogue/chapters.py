@@ -15,7 +15,7 @@ from kiosk.library import edits
 from kiosk.library import trash as trash_service
 from kiosk.library.changes import CatalogueError
 from kiosk.media import streaming
-from kiosk.models import ChapterUpload, TakeStatus, Track
+from kiosk.models import ChapterUpload, JobStatus, Track
 from kiosk.storage import store
 from kiosk.views.console import catalogue_forms as forms
 from kiosk.views.console.catalogue.base import (
@@ -63,9 +63,9 @@ def _queued(upload: ChapterUpload) -> Response:
     tasks.enqueue_chapter_upload(upload_id)
     db.session.expire_all()
     done = db.session.get(ChapterUpload, upload_id)
-    if done is not None and done.status is TakeStatus.DONE:
+    if done is not None and done.status is JobStatus.DONE:
         flash(" ".join(filter(None, [gettext("录音已处理完毕。"), done.note])), "success")
-    elif done is not None and done.status is TakeStatus.FAILED:
+    elif done is not None and done.status is JobStatus.FAILED:
         flash(done.error_message or gettext("处理录音时出错，请重新上传或联系管理员。"), "error")
     else:
         flash(gettext("已收到录音，正在后台处理；完成后会出现在章节列表里。"), "success")
