@@ -73,7 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 def _answers(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2) as probe:
-        probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         return probe.recv(64).startswith(b"HTTP/1.1 200")
     return False
 
@@ -81,7 +81,7 @@ def _answers(port: int) -> bool:
 def upload_head(length: int | None) -> bytes:
     """Request head of a booth upload, with a declared length or chunked."""
     framing = f"Content-Length: {length}" if length is not None else "Transfer-Encoding: chunked"
-    return (f"POST /api/v1/recordings HTTP/1.1\r\nHost: t\r\n{framing}\r\n"
+    return (f"POST /api/v1/recordings HTTP/1.1\r\nHost: 127.0.0.1\r\n{framing}\r\n"
             f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n\r\n").encode()
 
 
@@ -116,7 +116,7 @@ def closed_by_server(client: socket.socket) -> bool:
 
 def wall_status(server: LiveServer) -> int:
     with server.connect() as visitor:
-        visitor.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        visitor.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         return read_status(visitor)
 
 

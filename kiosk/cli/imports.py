@@ -17,6 +17,9 @@ REASONS = {
     importer.SkipReason.FAILED: "failed to save",
 }
 
+# Skipped for a reason that is no failure: the audio is already in, or was left out on purpose.
+ACCOUNTED_FOR = (importer.SkipReason.DUPLICATE, importer.SkipReason.LINK)
+
 
 def report_lines(report: importer.ImportReport) -> list[str]:
     """The report, one line per file and a summary."""
@@ -56,6 +59,6 @@ def import_command(paths: tuple[Path, ...], slug: str, unpublished: bool) -> Non
         click.echo(line)
     if unpublished and report.imported:
         click.echo("Nothing imported is published yet: check the books in the console (/admin/books), then publish.")
-    if not report.imported:
+    if not report.imported and not any(entry.reason in ACCOUNTED_FOR for entry in report.entries):
         found = "no audio files were found" if not sources else "none of the audio files could be imported"
         raise click.ClickException(f"nothing was imported: {found} in {', '.join(map(str, paths))}.")
