@@ -134,19 +134,38 @@ def process(token: str) -> None:
     )
     try:
         audio = mastering.master_into_store(store().path(take.original_key), tags)
-    except mastering.SilentTakeError as error:
-        _fail(take, error.code, error.message_zh, getattr(error, "report", None))
-        return
-    except mastering.RecorderError as error:
-        if not error.code.startswith("ffmpeg"):
-            _fail(take, error.code, refusal_for(error).message, None)
-            return
-        _retry_or_fail(take, error)
-        raise
     except Exception as error:
-        _retry_or_fail(take, error)
-        raise
+        if not _settle_failure(take, error):
+            raise  # the queue tries again shortly
+        return
     _finish(take, audio)
+
+
+def _settle_failure(take: Recording, error: Exception) -> bool:
+    """Record why mastering failed; False when the queue should simply try again.
+
+    A full disk is nobody's fault: the take waits. A silent or unreadable take is final.
+    Anything else (a crash of ffmpeg or of ours) is retried a few times.
+    """
+    if mastering.is_disk_full(error):
+        _wait_for_room(take)
+        return True
+    if isinstance(error, mastering.SilentTakeError):
+        _fail(take, error.code, error.message_zh, getattr(error, "report", None))
+        return True
+    if isinstance(error, mastering.RecorderError) and not error.code.startswith("ffmpeg"):
+        _fail(take, error.code, refusal_for(error).message, None)
+        return True
+    _retry_or_fail(take, error)
+    return False
+
+
+def _wait_for_room(take: Recording) -> None:
+    """The disk is full: the take waits, queued, and spends no attempt; the sweep tries it again."""
+    db.session.rollback()
+    log.warning("take %s waits for disk space", take.token)
+    lifecycle.wait_for_room(take)
+    db.session.commit()
 
 
 def _retry_or_fail(take: Recording, error: Exception) -> None:

@@ -133,16 +133,26 @@ def process_upload(upload_id: int) -> None:
     number = replaced.position if replaced else len(live_tracks(upload.book)) + 1
     try:
         audio = _audio_for(upload, store().path(upload.original_key), number)
-    except mastering.RecorderError as error:
-        _fail_upload(upload_id, upload_refusal(error).message)
-        return
-    except Exception:  # a crash of ours, a full disk: say so on the book page, keep the original
-        log.exception("processing chapter upload %s failed", upload_id)
-        _fail_upload(upload_id, gettext("处理录音时出错，请重新上传或联系管理员。"))
+    except Exception as error:
+        if mastering.is_disk_full(error):  # nobody's fault: it waits, queued, for space
+            db.session.rollback()
+            lifecycle.wait_for_room(upload)
+            db.session.commit()
+            return
+        _settle_failure(upload_id, error)
         return
     upload.track = _attach(upload, audio, actor)
     lifecycle.finish(upload)
     db.session.commit()
+
+
+def _settle_failure(upload_id: int, error: Exception) -> None:
+    """Say on the book page why the upload failed; its original stays in the store."""
+    if isinstance(error, mastering.RecorderError):
+        _fail_upload(upload_id, upload_refusal(error).message)
+        return
+    log.error("processing chapter upload %s failed", upload_id, exc_info=error)  # a crash of ours
+    _fail_upload(upload_id, gettext("处理录音时出错，请重新上传或联系管理员。"))
 
 
 def _fail_upload(upload_id: int, message: str) -> None:

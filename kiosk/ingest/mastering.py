@@ -6,6 +6,7 @@ takes; ``kiosk demo`` and imports call it directly). The source file is only rea
 
 from __future__ import annotations
 
+import errno
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from kiosk.library import catalogue
 from kiosk.models import Book, Track
 from kiosk.storage import store
 from recorder import pipeline, synth
-from recorder.errors import RecorderError, SilentTakeError
+from recorder.errors import NoSpaceError, RecorderError, SilentTakeError
 from recorder.presets import DEFAULT, Preset
 from recorder.probe import ProbeResult, probe
 from recorder.quality import QualityReport
@@ -27,6 +28,7 @@ MP3_MIME = "audio/mpeg"
 
 # Re-exported so callers handle recorder failures without importing recorder themselves.
 __all__ = [
+    "NoSpaceError",
     "ProbeResult",
     "QualityReport",
     "RecorderError",
@@ -37,6 +39,11 @@ __all__ = [
     "master_into_store",
     "probe_upload",
 ]
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is a full disk (from ffmpeg or from our own writes), not a fault of the audio."""
+    return isinstance(error, NoSpaceError) or (isinstance(error, OSError) and error.errno == errno.ENOSPC)
 
 
 @dataclass(frozen=True)

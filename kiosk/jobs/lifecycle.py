@@ -149,6 +149,15 @@ def requeue(job: LeasedJob) -> None:
     job.queued_at = utcnow()
 
 
+def wait_for_room(job: LeasedJob) -> None:
+    """Queue the job again without spending an attempt: the disk is full, not the job at fault.
+
+    The sweep queues it again (``lost``) while space stays short, and it runs once space returns.
+    """
+    requeue(job)
+    job.attempts = max(0, job.attempts - 1)
+
+
 def retry_or_fail(job: LeasedJob, message: str) -> JobStatus:
     """After a failure that may pass (a crash of ffmpeg, a full disk): queue again, but not for ever."""
     if job.attempts >= MAX_ATTEMPTS:
