@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import tempfile
+import time
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -108,6 +110,35 @@ class FileStore:
         os.replace(staged, target)
         return key
 
+    def files(self, kind: str) -> Iterator[tuple[str, Path]]:
+        """Every stored file of ``kind`` (``originals``, ``audio`` …) as (key, path)."""
+        base = self.root / kind
+        if base.is_dir():
+            for path in base.rglob("*"):
+                if path.is_file() and not path.name.startswith("."):
+                    yield path.relative_to(self.root).as_posix(), path
+
+    def sweep_leftovers(self, older_than_s: float, keep: Collection[Path] = ()) -> int:
+        """Remove scratch entries and half-moved files untouched for ``older_than_s``; bytes freed.
+
+        What a killed process leaves: upload spools, the pipeline's working folders, and
+        ``.incoming-`` links that never reached their name. ``keep`` names scratch entries still
+        wanted (import batches waiting for the worker).
+        """
+        cutoff = time.time() - older_than_s
+        scratch = self.root / "tmp"
+        candidates = [*scratch.iterdir()] if scratch.is_dir() else []
+        imports = scratch / "imports"
+        if imports.is_dir():
+            candidates = [p for p in candidates if p != imports] + [*imports.iterdir()]
+        candidates += [p for p in self.root.glob("*/??/.incoming-*")]
+        freed = 0
+        for path in candidates:
+            if path in keep or _last_touched(path) >= cutoff:
+                continue
+            freed += _remove(path)
+        return freed
+
     def scratch_dir(self) -> Path:
         """A directory on the store's filesystem for temporary files (renames stay atomic)."""
         path = self.root / "tmp"
@@ -130,6 +161,30 @@ class FileStore:
     def is_healthy(self) -> bool:
         """Whether the store's root is a writable directory."""
         return self.root.is_dir() and os.access(self.root, os.W_OK)
+
+
+def _last_touched(path: Path) -> float:
+    """The newest modification time in ``path`` (a folder counts as touched when anything in it is)."""
+    try:
+        if not path.is_dir() or path.is_symlink():
+            return path.lstat().st_mtime
+        return max([path.lstat().st_mtime, *(p.lstat().st_mtime for p in path.rglob("*"))])
+    except FileNotFoundError:
+        return time.time()
+
+
+def _remove(path: Path) -> int:
+    """Delete a file or a folder; the bytes it held (0 if it was already gone)."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            size = sum(p.lstat().st_size for p in path.rglob("*") if p.is_file())
+            shutil.rmtree(path, ignore_errors=True)
+            return size
+        size = path.lstat().st_size
+        path.unlink()
+        return size
+    except FileNotFoundError:
+        return 0
 
 
 def init_app(app: Flask) -> None:

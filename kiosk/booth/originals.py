@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
 from kiosk.accounts import auth
 from kiosk.extensions import db
-from kiosk.models import Book, Decision, Recording, Track
+from kiosk.models import Book, ChapterUpload, Decision, Recording, Track
 from kiosk.storage import store
 
 log = logging.getLogger(__name__)
 
 KEEP_ORIGINALS = timedelta(days=30)  # after a decision; the trash period
+# An original with no row is what a process killed between storing it and committing its row
+# left; after this long no request that might still commit one is alive.
+ORPHAN_AGE = timedelta(hours=1)
 # The suffix an original is stored under (see takes.ORIGINAL_SUFFIXES) → its MIME type.
 ORIGINAL_MIME = {
     "mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg",
@@ -76,4 +79,22 @@ def purge_expired_originals(now: datetime) -> list[str]:
         auth.audit("original_deleted", target_kind="originals", target_id=key[-64:])
         log.info("deleted expired original %s", key)
     db.session.commit()
+    return keys
+
+
+def orphaned_originals(now: datetime) -> list[str]:
+    """Keys of stored originals that no take or chapter upload names, older than ``ORPHAN_AGE``."""
+    cutoff_s = (now - ORPHAN_AGE).replace(tzinfo=UTC).timestamp()
+    named = set(db.session.scalars(select(Recording.original_key))) | set(
+        db.session.scalars(select(ChapterUpload.original_key)))
+    return [key for key, path in store().files("originals")
+            if key not in named and path.stat().st_mtime < cutoff_s]
+
+
+def purge_orphaned_originals(now: datetime) -> list[str]:
+    """Delete the originals ``orphaned_originals`` names (nothing refers to them), logging each."""
+    keys = orphaned_originals(now)
+    for key in keys:
+        store().delete(key)
+        log.warning("deleted original %s: no take or upload names it", key)
     return keys

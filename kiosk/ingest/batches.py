@@ -91,6 +91,12 @@ def lost_batches(now: datetime) -> list[int]:
     return lifecycle.lost(ImportBatch.id, now, gave_up=gettext("导入中断了多次，请重新上传。"))
 
 
+def unfinished_tokens() -> list[str]:
+    """Tokens of batches whose files still wait in scratch (queued or being imported)."""
+    return list(db.session.scalars(
+        select(ImportBatch.token).where(ImportBatch.status.in_((JobStatus.QUEUED, JobStatus.PROCESSING)))))
+
+
 def run(batch_id: int) -> None:
     """The job, on a claimed batch: import its files and store the report."""
     batch = db.session.get(ImportBatch, batch_id)

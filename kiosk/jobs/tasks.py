@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from flask import current_app
@@ -23,10 +24,12 @@ from kiosk.jobs.queue import huey, in_app
 from kiosk.library import trash
 from kiosk.media import public_tree
 from kiosk.models import ChapterUpload, ImportBatch, Recording, Remaster, utcnow
+from kiosk.storage import store
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAY_S = 30
+SCRATCH_AGE = timedelta(hours=6)  # longer than any upload or mastering run takes
 K = TypeVar("K", int, str)
 
 
@@ -54,6 +57,21 @@ def sweep_lost_jobs() -> None:
 @huey.on_startup()
 def _sweep_on_start() -> None:
     in_app(_requeue_lost)
+    in_app(_sweep_leftovers)
+
+
+@huey.periodic_task(crontab(minute="23"))
+def sweep_leftovers() -> None:
+    """Hourly: remove what killed processes left (scratch, spools, half-moved files, row-less originals)."""
+    in_app(_sweep_leftovers)
+
+
+def _sweep_leftovers() -> None:
+    waiting = {batches.batch_dir(token) for token in batches.unfinished_tokens()}
+    freed_bytes = store().sweep_leftovers(SCRATCH_AGE.total_seconds(), keep=waiting)
+    orphans = originals.purge_orphaned_originals(utcnow())
+    if freed_bytes or orphans:
+        log.warning("swept leftovers: %d bytes of scratch, %d row-less originals", freed_bytes, len(orphans))
 
 
 def _requeue_lost() -> None:
