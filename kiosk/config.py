@@ -38,6 +38,9 @@ TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_UPLOAD_IDLE_S": (10.0, float),  # an upload that sends nothing this long is dropped
     "KIOSK_UPLOADS_PER_ADDRESS": (3, int),  # uploads in flight from one address
     "KIOSK_UPLOADS_IN_FLIGHT": (100, int),  # uploads in flight in one worker: the rest is for visitors
+    "KIOSK_TAKES_PER_ADDRESS": ("30 per hour", str),  # accepted booth takes from one address
+    "KIOSK_TAKES_PER_BOOTH": ("20 per hour", str),  # accepted takes from one booth screen (a reading takes minutes)
+    "KIOSK_PENDING_TAKES_MAX": (300, int),  # takes waiting for a librarian before the booth pauses
     "KIOSK_MIN_FREE_BYTES": (512 * 1024 * 1024, int),  # uploads are refused (and /healthz warns) below this
     "KIOSK_ALLOWED_HOSTS": ("", str),  # more host names visitors use, comma-separated, beside KIOSK_BASE_URL's
     "KIOSK_SQLITE_BUSY_TIMEOUT_S": (None, float),  # how long a write waits for another (see engine_options)

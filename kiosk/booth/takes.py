@@ -16,13 +16,14 @@ from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from kiosk.extensions import db
 from kiosk.ingest import mastering
 from kiosk.jobs import lifecycle
 from kiosk.models import BoothText, Decision, JobStatus, Recording
 from kiosk.storage import store
+from kiosk.web.converters import MAX_ID
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,20 @@ def refusal_for(error: mastering.RecorderError) -> TakeRefused:
     return TakeRefused(status, error.code, message)
 
 
+def is_id(text: str) -> bool:
+    """Whether ``text`` is a row id: ASCII digits ('²' is a digit to Python, not to a database), in range."""
+    return text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_ID
+
+
+def pending_takes() -> int:
+    """Takes waiting for a librarian (mastered or still being mastered, not yet decided)."""
+    return db.session.scalar(
+        select(func.count()).select_from(Recording).where(
+            or_(Recording.decision.is_(None), Recording.decision == Decision.PENDING),
+            Recording.status != JobStatus.FAILED)
+    ) or 0
+
+
 def validate_form(reader_name: str, consent: str, text_id: str) -> TakeForm:
     """Check the fields beside the audio; raise ``TakeRefused`` with a Chinese message."""
     name = " ".join(reader_name.split())
@@ -78,7 +93,7 @@ def validate_form(reader_name: str, consent: str, text_id: str) -> TakeForm:
         raise TakeRefused(422, "consent_missing", gettext("请先阅读并同意声音授权协议。"))
     chosen: int | None = None
     if text_id:
-        if not text_id.isdigit() or db.session.get(BoothText, int(text_id)) is None:
+        if not is_id(text_id) or db.session.get(BoothText, int(text_id)) is None:
             raise TakeRefused(422, "text_unknown", gettext("选择的朗读文本不存在，请重新选择。"))
         chosen = int(text_id)
     return TakeForm(reader_name=name, consent=True, text_id=chosen)
@@ -86,6 +101,8 @@ def validate_form(reader_name: str, consent: str, text_id: str) -> TakeForm:
 
 def submit(upload: Path, form: TakeForm) -> Recording:
     """Probe an uploaded file, keep the original untouched in the store, and queue the take."""
+    if pending_takes() >= int(current_app.config["KIOSK_PENDING_TAKES_MAX"]):
+        raise TakeRefused(503, "queue_full", gettext("等待馆员审核的录音已经很多了，请过几天再来录。谢谢您！"))
     try:
         probed = mastering.probe_upload(upload)
     except mastering.RecorderError as error:

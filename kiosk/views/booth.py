@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+import flask
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext
+from flask_limiter import RequestLimit
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
@@ -18,18 +22,45 @@ from kiosk.models import BoothText
 from kiosk.storage import store
 from kiosk.wall import qr
 from kiosk.web.errors import render_error
-from kiosk.web.security import csrf
+from kiosk.web.security import csrf, limiter
 
 bp = Blueprint("booth", __name__)
 
 
+BOOTH_COOKIE = "kiosk_booth"  # names this booth screen, so its takes are counted together
+BOOTH_COOKIE_MAX_AGE_S = 5 * 365 * 24 * 3600
+
+
 @bp.get("/booth")
-def screen() -> str:
+def screen() -> Response:
     """The booth's touch screen: choose a text, record, listen back, submit."""
     texts = db.session.scalars(
         select(BoothText).where(BoothText.published.is_(True)).order_by(BoothText.position, BoothText.id)
     ).all()
-    return render_template("booth/screen.html", texts=texts)
+    response = make_response(render_template("booth/screen.html", texts=texts))
+    if not _booth_id():
+        response.set_cookie(BOOTH_COOKIE, secrets.token_urlsafe(12), max_age=BOOTH_COOKIE_MAX_AGE_S,
+                            httponly=True, samesite="Strict")
+    return response
+
+
+def _booth_id() -> str:
+    """The booth screen this request comes from (its cookie), or ``""`` for any other client."""
+    value = request.cookies.get(BOOTH_COOKIE, "")
+    return value if value.isascii() and 8 <= len(value) <= 32 else ""
+
+
+def _takes_from_this_booth() -> str:
+    """The limit key of a booth screen; clients without one are counted by address alone."""
+    return f"booth:{_booth_id() or get_remote_address()}"
+
+
+def _too_many_takes(_limit: RequestLimit) -> flask.Response:
+    return render_error(429, gettext("这里录得太频繁了，请休息一会儿再录。"), "too_many_takes")
+
+
+def _accepted(response: Response) -> bool:
+    return response.status_code == 202  # refused uploads do not use the allowance up
 
 
 @bp.get("/api/v1/texts")
@@ -43,6 +74,10 @@ def texts() -> Response:
 
 @bp.post("/api/v1/recordings")
 @csrf.exempt  # the booth screen posts without a console session; takes are moderated
+@limiter.limit(lambda: current_app.config["KIOSK_TAKES_PER_ADDRESS"], deduct_when=_accepted,
+               on_breach=_too_many_takes)
+@limiter.limit(lambda: current_app.config["KIOSK_TAKES_PER_BOOTH"], key_func=_takes_from_this_booth,
+               deduct_when=_accepted, on_breach=_too_many_takes)
 def submit() -> tuple[Response, int] | Response:
     """Accept a take: probe it, keep the original, queue mastering; 202 with where to look."""
     upload = request.files.get("audio")
@@ -69,7 +104,7 @@ def submit() -> tuple[Response, int] | Response:
 def _spooled_path(upload: FileStorage) -> Path:
     """The on-disk file Werkzeug streamed the upload into (see ``uploads.KioskRequest``)."""
     upload.stream.flush()
-    return Path(upload.stream.name)  # type: ignore[union-attr]
+    return Path(upload.stream.name)
 
 
 @bp.get("/api/v1/recordings/<token>")
