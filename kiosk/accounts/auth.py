@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable
+from datetime import UTC, timedelta
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Blueprint, Flask, abort, has_request_context, redirect, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, has_request_context, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.wrappers import Response
 
 from kiosk.extensions import db
-from kiosk.models import AuditEvent, Role, User, utcnow
+from kiosk.models import AuditEvent, ConsoleSession, Role, User, utcnow
 from kiosk.web.errors import render_error, wants_json
 
 login_manager = LoginManager()
@@ -219,22 +221,56 @@ def audit(
 # ---- sessions ---------------------------------------------------------------------------
 
 
+SESSION_ID_KEY = "sid"  # in the signed session cookie: which ConsoleSession row it is
+
+
 def sign_in(user: User) -> None:
-    """Start a fresh console session for ``user`` and audit it (the caller commits)."""
+    """Start a fresh console session for ``user``, kept on the server too, and audit it (the caller commits)."""
     session.clear()  # nothing from before the login survives into the signed-in session
+    _forget_old_sessions(user)
+    session_row = ConsoleSession(id=secrets.token_urlsafe(32), user_id=user.id)
+    db.session.add(session_row)
     login_user(user)
+    session[SESSION_ID_KEY] = session_row.id
     session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME
     user.last_login_at = utcnow()
     audit("login", actor=user, target=user)
 
 
 def sign_out() -> None:
-    """End the current session, auditing who left (the caller commits)."""
+    """End the current session here and on the server (a copied cookie dies with it); the caller commits."""
     if current_user.is_authenticated:
         user = cast(User, current_user._get_current_object())
         audit("logout", actor=user, target=user)
+    session_row = _current_session_row()
+    if session_row is not None and session_row.revoked_at is None:
+        session_row.revoked_at = utcnow()
     logout_user()
     session.clear()
+
+
+def _session_lifetime() -> timedelta:
+    return timedelta(seconds=int(current_app.config["KIOSK_SESSION_LIFETIME_S"]))
+
+
+def _current_session_row() -> ConsoleSession | None:
+    session_id = session.get(SESSION_ID_KEY)
+    return db.session.get(ConsoleSession, session_id) if isinstance(session_id, str) else None
+
+
+def _session_is_live(user: User) -> bool:
+    """Whether this browser's session row is this account's, not revoked and not past its lifetime."""
+    row = _current_session_row()
+    if row is None or row.user_id != user.id or row.revoked_at is not None:
+        return False
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return created > utcnow() - _session_lifetime()
+
+
+def _forget_old_sessions(user: User) -> None:
+    """Drop this account's session rows past their lifetime, so the table stays small."""
+    db.session.execute(delete(ConsoleSession).where(
+        ConsoleSession.user_id == user.id, ConsoleSession.created_at < utcnow() - _session_lifetime()))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -257,6 +293,8 @@ def _load_user(identity: str) -> User | None:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or fingerprint != user.session_fingerprint():
+        return None
+    if not _session_is_live(user):  # signed out (perhaps from another copy of this cookie)
         return None
     return user
 

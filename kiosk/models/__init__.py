@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models, one module per area; importing this package registers every table."""
 
-from kiosk.models.accounts import AuditEvent, Role, User
+from kiosk.models.accounts import AuditEvent, ConsoleSession, Role, User
 from kiosk.models.catalogue import Book, CodeTarget, QrCode, Reader, Section, Track, utcnow
 from kiosk.models.imports import ImportBatch
 from kiosk.models.jobs import JobStatus, LeasedJob
@@ -20,6 +20,7 @@ __all__ = [
     "BoothText",
     "ChapterUpload",
     "CodeTarget",
+    "ConsoleSession",
     "Decision",
     "ImportBatch",
     "ImportStatus",

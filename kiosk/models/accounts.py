@@ -94,3 +94,17 @@ class AuditEvent(db.Model):
 
     user: Mapped[User | None] = relationship(back_populates="events")
 
+
+class ConsoleSession(db.Model):
+    """One signed-in console session, so that signing out ends it here too, not only in the browser.
+
+    The browser's session cookie carries ``id``; a copy of the cookie is worthless once the
+    row is revoked (logout) or its account's password changes.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
