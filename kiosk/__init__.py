@@ -42,7 +42,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from kiosk.jobs import queue
     from kiosk.media import public_tree, streaming
     from kiosk.views import register_views
-    from kiosk.web import converters, errors, formatting, i18n, security, uploads
+    from kiosk.web import converters, errors, formatting, i18n, inputs, security, uploads
 
     converters.init_app(app)
     db.init_app(app)
@@ -53,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
+    inputs.init_app(app)
     security.init_app(app)
     auth.init_app(app)
     register_views(app)

@@ -31,6 +31,7 @@ from kiosk.extensions import db
 from kiosk.models import AuditEvent, Book, Reader, Role, Section, Track, User
 from kiosk.views.auth_forms import ActiveForm, RoleForm, UserCreateForm
 from kiosk.web import console
+from kiosk.web.inputs import page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -165,7 +166,7 @@ def _audit_row(event: AuditEvent) -> AuditRow:
 @auth.admin_required
 def audit() -> str:
     """The audit log, newest first, a page at a time."""
-    page_number = max(1, request.args.get("page", 1, type=int) or 1)
+    page_number = request.args.get("page", 1, type=page_arg)
     query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     page = db.paginate(query, page=page_number, per_page=AUDIT_PAGE_SIZE, error_out=False)
     rows = [_audit_row(event) for event in page.items]

@@ -20,6 +20,7 @@ from kiosk.wall import cards as wall
 from kiosk.wall import qr, register
 from kiosk.wall.html import render_html
 from kiosk.web import console
+from kiosk.web.inputs import id_arg
 
 bp = auth.protect_blueprint(Blueprint("admin_wall", __name__, url_prefix="/admin"))
 
@@ -90,7 +91,7 @@ def code_png(code: str) -> Response:
 def print_wall() -> str:
     """The printable wall (or ``?book=ID`` shelf labels): A4, one card a page, plus an overview."""
     base_url = qr.configured_base_url()
-    book_ids = request.args.getlist("book", type=int)
+    book_ids = request.args.getlist("book", type=id_arg)
     try:
         cards = wall.book_cards(book_ids, base_url) if book_ids else wall.section_cards(base_url)
     except wall.WallError:
