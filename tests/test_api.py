@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
-from tests.factories import gen_book, gen_track
+from kiosk.extensions import db
+from kiosk.library import covers
+from kiosk.storage import store
+from tests.factories import gen_book, gen_section, gen_track
 
 
 @pytest.fixture
@@ -70,6 +75,34 @@ def test_wrong_method_is_405_json(client: FlaskClient) -> None:
 
 def test_search_api(client: FlaskClient, catalogue_ids: dict[str, int]) -> None:
     assert [b["title"] for b in client.get("/api/v1/search?q=biancheng").get_json()["books"]] == ["边城"]
+
+
+def test_a_hidden_sections_books_and_their_files_leave_the_api_and_media(
+    app: Flask, client: FlaskClient, sample_mp3: Path
+) -> None:
+    """What the API links to, /media serves; once the section is hidden, neither is there."""
+    image = io.BytesIO()
+    Image.new("RGB", (500, 500), (30, 90, 140)).save(image, "PNG")
+    with app.app_context():
+        book = gen_book("边城", section_slug="fenghuo-jiyi")
+        track = gen_track(book, sample_mp3)
+        renditions = covers.renditions(image.getvalue())
+        book.cover_key = store().put_bytes(renditions.large_jpeg, "covers", "jpg")
+        book.cover_thumb_key = store().put_bytes(renditions.thumb_jpeg, "covers", "jpg")
+        db.session.commit()
+        api = [f"/api/v1/books/{book.id}", f"/api/v1/tracks/{track.id}", "/api/v1/sections/fenghuo-jiyi"]
+    data = client.get(api[0]).get_json()["book"]
+    files = [data["cover_url"], data["cover_thumb_url"], data["tracks"][0]["audio_url"]]
+    assert [client.get(url).status_code for url in files] == [200, 200, 200]
+    assert client.get(files[0]).headers["Content-Type"] == "image/jpeg"
+
+    with app.app_context():
+        gen_section("fenghuo-jiyi").published = False
+        db.session.commit()
+    assert [client.get(path).status_code for path in api] == [404, 404, 404]
+    assert client.get("/api/v1/search?q=biancheng").get_json()["books"] == []
+    assert [client.get(url).status_code for url in files] == [404, 404, 404]
+    assert "fenghuo-jiyi" not in [s["slug"] for s in client.get("/api/v1/sections").get_json()["sections"]]
 
 
 def test_healthz(client: FlaskClient) -> None:

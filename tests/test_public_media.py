@@ -18,7 +18,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from kiosk.extensions import db
-from kiosk.media import public_tree
+from kiosk.media import public_tree, streaming
 from kiosk.models import Book, Section, Track
 from kiosk.storage import store
 from tests.conftest import AuthActions, make_audio
@@ -84,6 +84,34 @@ def png_bytes() -> bytes:
     return buffer.getvalue()
 
 
+def give_cover(app: Flask, librarian: FlaskClient, book_id: int) -> list[str]:
+    """Upload a cover through the console; the keys of the cover and its thumbnail."""
+    response = librarian.post(f"/admin/books/{book_id}/cover", data={"cover": (io.BytesIO(png_bytes()), "c.png")},
+                              content_type="multipart/form-data")
+    assert response.status_code == 303
+    with app.app_context():
+        book = db.session.get(Book, book_id)
+        return [book.cover_key, book.cover_thumb_key]  # type: ignore[union-attr,list-item]
+
+
+def section_of(app: Flask, book_id: int) -> int:
+    with app.app_context():
+        return db.session.get(Book, book_id).section_id  # type: ignore[union-attr]
+
+
+@pytest.fixture(params=["fast path", "view"])
+def door(request: pytest.FixtureRequest, app: Flask) -> str:
+    """Which door answers ``/media``: the WSGI fast path (as deployed), or the Flask view alone.
+
+    The fast path answers what visitors may fetch and hands the rest to the view; with it
+    taken away, the view answers everything, so both must ask the same question.
+    """
+    if request.param == "view":
+        assert isinstance(app.wsgi_app, streaming.MediaFastPath)
+        app.wsgi_app = app.wsgi_app.inner  # type: ignore[method-assign,assignment]
+    return str(request.param)
+
+
 def test_a_published_chapter_is_linked_when_created(app: Flask, client: FlaskClient, tones: list[Path]) -> None:
     _book, (track_id, _) = make_book(app, tones)
     assert linked(app, key_of(app, track_id))
@@ -122,10 +150,10 @@ def test_a_book_its_cover_and_its_section_go_and_come_back(
     assert all(linked(app, key) for key in keys + covers)
 
     librarian.post(f"/admin/sections/{section_id}/published", data={"published": "0"})
-    assert not any(linked(app, key) for key in keys)  # a hidden section hides its chapters
+    assert not any(linked(app, key) for key in keys + covers)  # a hidden section hides its books
     assert_tree_matches_the_app(app, librarian)
     librarian.post(f"/admin/sections/{section_id}/published", data={"published": "1"})
-    assert all(linked(app, key) for key in keys)
+    assert all(linked(app, key) for key in keys + covers)
 
     librarian.post(f"/admin/books/{book_id}/delete")
     assert not any(linked(app, key) for key in keys + covers)
@@ -240,3 +268,72 @@ def test_reconciliations_wait_for_one_another(app: Flask, tones: list[Path]) -> 
         release.join()
     assert waited_s >= 0.25  # it waited for the other holder (a lower bound only: never flaky)
     assert not linked(app, key)
+
+
+Step = tuple[str, dict[str, str]]  # a console POST: its path (with {book} and {section}) and form
+HIDING: dict[str, tuple[Step, Step]] = {
+    # what a librarian does: the POST that hides a book's files, and the POST that brings them back
+    "hide its section": (("/admin/sections/{section}/published", {"published": "0"}),
+                         ("/admin/sections/{section}/published", {"published": "1"})),
+    "unpublish the book": (("/admin/books/{book}/published", {"published": "0"}),
+                           ("/admin/books/{book}/published", {"published": "1"})),
+    "delete the book": (("/admin/books/{book}/delete", {}), ("/admin/trash/books/{book}/restore", {})),
+}
+
+
+def console_post(librarian: FlaskClient, step: Step, book_id: int, section_id: int) -> int:
+    """Make one console change; its status."""
+    path, form = step
+    return librarian.post(path.format(book=book_id, section=section_id), data=form).status_code
+
+
+@pytest.mark.parametrize("change", sorted(HIDING))
+def test_covers_answer_404_and_leave_the_tree_at_the_very_next_request(
+    app: Flask, librarian: FlaskClient, tones: list[Path], door: str, change: str
+) -> None:
+    book_id, (track_id,) = make_book(app, tones[:1])
+    covers, section_id = give_cover(app, librarian, book_id), section_of(app, book_id)
+    files = [*covers, key_of(app, track_id)]
+    assert [librarian.get(f"/media/{key}").status_code for key in files] == [200, 200, 200]
+    assert all(linked(app, key) for key in files)
+
+    hide, show = HIDING[change]
+    assert console_post(librarian, hide, book_id, section_id) == 303
+    assert [librarian.get(f"/media/{key}").status_code for key in files] == [404, 404, 404]
+    assert not any(linked(app, key) for key in files)
+    assert "没有找到" in librarian.get(f"/media/{covers[0]}").get_data(as_text=True)
+
+    assert console_post(librarian, show, book_id, section_id) == 303
+    assert [librarian.get(f"/media/{key}").status_code for key in files] == [200, 200, 200]
+    assert all(linked(app, key) for key in files)
+
+
+def test_moving_a_book_into_a_hidden_section_takes_its_cover_down(
+    app: Flask, librarian: FlaskClient, tones: list[Path], door: str
+) -> None:
+    book_id, _tracks = make_book(app, tones[:1])
+    covers = give_cover(app, librarian, book_id)
+    with app.app_context():
+        hidden = db.session.scalars(select(Section).where(Section.slug == "fenghuo-jiyi")).one()
+        hidden.published, hidden_id = False, hidden.id
+        db.session.commit()
+    form = {"section_id": str(hidden_id), "title": "唐诗三首", "title_en": "", "author": "", "description": ""}
+    assert librarian.post(f"/admin/books/{book_id}", data=form).status_code == 303
+    assert [librarian.get(f"/media/{key}").status_code for key in covers] == [404, 404]
+    assert not any(linked(app, key) for key in covers)
+    assert_tree_matches_the_app(app, librarian)
+
+
+def test_a_booth_original_is_never_served_even_beside_a_published_chapter(
+    app: Flask, client: FlaskClient, tones: list[Path], door: str
+) -> None:
+    """Only the kinds visitors may fetch are public: a volunteer's raw take is not one of them."""
+    _book, (track_id,) = make_book(app, tones[:1])
+    with app.app_context():
+        original = store().put_file(tones[0], "originals", ".mp3")
+        assert store().exists(original)
+    assert client.get(f"/media/{key_of(app, track_id)}").status_code == 200
+    assert client.get(f"/media/{original}").status_code == 404
+    with app.app_context():
+        public_tree.resync()
+    assert not linked(app, original)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
 from kiosk.extensions import db
-from tests.factories import gen_book, gen_track
+from kiosk.library import covers
+from kiosk.storage import store
+from tests.factories import gen_book, gen_section, gen_track
 
 
 @pytest.fixture
@@ -157,6 +161,26 @@ def test_unpublished_book_hides_its_audio(app: Flask, client: FlaskClient, media
             book.published = False
         db.session.commit()
     assert client.get(url).status_code == 404
+
+
+def test_a_cover_is_streamed_like_audio_until_its_section_is_hidden(app: Flask, client: FlaskClient) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (400, 400), (120, 40, 20)).save(image, "PNG")
+    with app.app_context():
+        book = gen_book("边城", section_slug="fenghuo-jiyi")
+        book.cover_key = store().put_bytes(covers.renditions(image.getvalue()).large_jpeg, "covers", "jpg")
+        db.session.commit()
+        url, body = f"/media/{book.cover_key}", store().path(book.cover_key).read_bytes()
+    response = client.get(url, headers={"Range": "bytes=0-3"})
+    assert response.status_code == 206
+    assert response.data == body[:4] == b"\xff\xd8\xff" + body[3:4]  # a JPEG's first bytes, exactly
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert response.headers["Content-Range"] == f"bytes 0-3/{len(body)}"
+    with app.app_context():
+        gen_section("fenghuo-jiyi").published = False
+        db.session.commit()
+    assert client.get(url, headers={"Range": "bytes=0-3"}).status_code == 404
+    assert client.head(url).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -11,18 +11,22 @@ from flask.testing import FlaskClient
 
 from kiosk.extensions import db
 from kiosk.library import catalogue
-from kiosk.library.catalogue import DEFAULT_SECTIONS
 from kiosk.models import CodeTarget, Section
 from tests.factories import gen_book, gen_section, gen_track
 
+# The order of the physical wall's nine sections, which the screen must follow.
+WALL_ORDER = ["中国精神", "烽火记忆", "前沿解读", "经典诵读", "三晋文化",
+              "童声童趣", "名家名篇", "科普天地", "健康生活"]
+TILE = re.compile(r'<a class="tile[^"]*" href="(/sections/[^"]+)"[^>]*>\s*<span class="tile-name">(.*?)</span>')
 
-def test_wall_shows_the_nine_sections_in_order(client: FlaskClient) -> None:
-    page = client.get("/").get_data(as_text=True)
-    names = [name for _, name, *_ in DEFAULT_SECTIONS]
-    positions = [page.index(name) for name in names]
-    assert positions == sorted(positions)
-    assert {"中国精神", "烽火记忆", "前沿解读"} <= set(names)
-    assert len(names) == 9
+
+def test_wall_shows_the_nine_sections_in_order_and_each_tile_opens_its_section(client: FlaskClient) -> None:
+    tiles = TILE.findall(client.get("/").get_data(as_text=True))
+    assert [name for _href, name in tiles] == WALL_ORDER  # the order printed on the physical wall
+    for href, name in tiles:
+        section_page = client.get(href)
+        assert section_page.status_code == 200
+        assert f">{name}</h1>" in section_page.get_data(as_text=True)
 
 
 def test_wall_is_chinese_first_and_accessible(client: FlaskClient) -> None:
@@ -38,6 +42,26 @@ def test_hidden_section_leaves_the_wall_and_its_page(app: Flask, client: FlaskCl
         db.session.commit()
     assert "烽火记忆" not in client.get("/").get_data(as_text=True)
     assert client.get("/sections/fenghuo-jiyi").status_code == 404
+
+
+def test_a_hidden_section_hides_its_books_chapters_search_hits_and_codes(
+    app: Flask, client: FlaskClient, sample_mp3: Path
+) -> None:
+    with app.app_context():
+        book = gen_book("边城", section_slug="fenghuo-jiyi")
+        track = gen_track(book, sample_mp3)
+        pages = [f"/books/{book.id}", f"/tracks/{track.id}"]
+        code = catalogue.primary_code(CodeTarget.BOOK, book.id)
+    assert [client.get(path).status_code for path in pages] == [200, 200]
+    assert "边城" in client.get("/search?q=biancheng").get_data(as_text=True)
+    assert client.get(f"/q/{code}").status_code == 302
+    with app.app_context():
+        gen_section("fenghuo-jiyi").published = False
+        db.session.commit()
+    assert [client.get(path).status_code for path in pages] == [404, 404]
+    assert "边城" not in client.get("/search?q=biancheng").get_data(as_text=True)
+    landing = client.get(f"/q/{code}")
+    assert landing.status_code == 200 and "正在更新" in landing.get_data(as_text=True)
 
 
 def test_section_lists_books_by_pinyin_with_reader_and_duration(

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kiosk.extensions import db
-from kiosk.library.catalogue import BOOK_VISIBLE, TRACK_VISIBLE
+from kiosk.library.visibility import BOOK_VISIBLE, TRACK_VISIBLE
 from kiosk.models import Book, Play, Section, Track, utcnow
 
 MAX_BODY_BYTES = 8 * 1024

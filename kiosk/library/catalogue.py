@@ -1,33 +1,26 @@
 """Catalogue queries and changes: what visitor pages, the API and the CLI ask for.
 
-Queries return plain dataclasses, so templates and JSON never touch ORM objects,
-and only published items (in a published section) are ever shown to visitors.
+Queries return plain dataclasses, so templates and JSON never touch ORM objects, and
+show visitors only what ``visibility`` says they may see.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import selectinload
 
 from kiosk.extensions import db
 from kiosk.library import codes
 from kiosk.library.sortkeys import normalise, search_text, sort_key
+from kiosk.library.visibility import BOOK_VISIBLE, SECTION_VISIBLE, TRACK_VISIBLE
 from kiosk.models import Book, CodeTarget, QrCode, Reader, Section, Track
 
 SEARCH_LIMIT = 50
 BOOKS_PER_PAGE = 48  # a section page stays small (≈ 20 KB) however big the section grows
 
-# What visitors may see: published and not in the trash (a hidden section hides its books).
-BOOK_VISIBLE = and_(Book.published.is_(True), Book.deleted_at.is_(None))
-TRACK_VISIBLE = and_(Track.published.is_(True), Track.deleted_at.is_(None))
-
-
-def track_is_visible(track_row: Track) -> bool:
-    """Whether a loaded chapter may be shown to visitors (its book checked separately)."""
-    return track_row.published and track_row.deleted_at is None
 
 DEFAULT_SECTIONS: tuple[tuple[str, str, str, str, str], ...] = (
     # slug, name, English name, description, colour
@@ -122,6 +115,12 @@ class TrackDetail:
 # ---- queries -------------------------------------------------------------------------
 
 
+def page_bounds(total: int, requested: int, per_page: int) -> tuple[int, int]:
+    """The page to show (``requested`` clamped into range) and how many pages ``total`` items fill."""
+    pages = max(1, -(-total // per_page))
+    return min(max(requested, 1), pages), pages
+
+
 def wall() -> list[SectionCard]:
     """Published sections in wall order, with how many published books each holds."""
     counts = (
@@ -133,7 +132,7 @@ def wall() -> list[SectionCard]:
     rows = db.session.execute(
         select(Section, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.section_id == Section.id)
-        .where(Section.published.is_(True))
+        .where(SECTION_VISIBLE)
         .order_by(Section.position, Section.id)
     ).all()
     return [_section_card(section, count) for section, count in rows]
@@ -142,14 +141,13 @@ def wall() -> list[SectionCard]:
 def section(slug: str, page: int = 1) -> tuple[SectionCard, BookPage] | None:
     """A published section and one page of its published books in pinyin order, or ``None``."""
     found = db.session.scalar(
-        select(Section).where(Section.slug == slug, Section.published.is_(True))
+        select(Section).where(Section.slug == slug, SECTION_VISIBLE)
     )
     if found is None:
         return None
     in_section = Book.section_id == found.id
     total = db.session.scalar(select(func.count(Book.id)).where(in_section, BOOK_VISIBLE)) or 0
-    pages = max(1, -(-total // BOOKS_PER_PAGE))
-    number = min(max(page, 1), pages)
+    number, pages = page_bounds(total, page, BOOKS_PER_PAGE)
     books = _published_books(in_section, limit=BOOKS_PER_PAGE, offset=(number - 1) * BOOKS_PER_PAGE)
     return _section_card(found, total), BookPage(books=books, number=number, pages=pages, total=total)
 
@@ -165,127 +163,27 @@ def search(query: str) -> list[BookSummary]:
 
 def book(book_id: int) -> BookDetail | None:
     """A published book with its published chapters, or ``None``."""
-    found = _published_book(book_id)
+    found = db.session.scalar(select(Book).where(Book.id == book_id, BOOK_VISIBLE))
     if found is None:
         return None
-    tracks = [_track_view(t) for t in found.tracks if track_is_visible(t)]
+    tracks = [_track_view(t) for t in _visible_tracks(book_id)]
     return BookDetail(summary=_summaries([found])[0], description=found.description, tracks=tracks)
 
 
 def track(track_id: int) -> TrackDetail | None:
     """A published chapter with its book and neighbouring chapters, or ``None``."""
-    found = db.session.get(Track, track_id)
-    if found is None or not track_is_visible(found):
+    found = db.session.scalar(select(Track).where(Track.id == track_id, TRACK_VISIBLE))
+    if found is None:
         return None
-    book_row = _published_book(found.book_id)
-    if book_row is None:
-        return None
-    siblings = [t for t in book_row.tracks if track_is_visible(t)]
+    siblings = _visible_tracks(found.book_id)
     index = siblings.index(found)
     return TrackDetail(
         track=_track_view(found),
-        book=_summaries([book_row])[0],
+        book=_summaries([found.book])[0],
         previous_id=siblings[index - 1].id if index > 0 else None,
         next_id=siblings[index + 1].id if index + 1 < len(siblings) else None,
         chapters=[_track_view(t) for t in siblings],
     )
-
-
-def is_visible(kind: CodeTarget, target_id: int) -> bool:
-    """Whether a section, book or chapter is what visitors may see (a cheap check, no summaries)."""
-    section_visible = Section.published.is_(True)
-    if kind is CodeTarget.SECTION:
-        condition = select(Section.id).where(Section.id == target_id, section_visible)
-    elif kind is CodeTarget.BOOK:
-        condition = (
-            select(Book.id).join(Section, Book.section_id == Section.id)
-            .where(Book.id == target_id, BOOK_VISIBLE, section_visible)
-        )
-    else:
-        condition = (
-            select(Track.id).join(Book, Track.book_id == Book.id).join(Section, Book.section_id == Section.id)
-            .where(Track.id == target_id, TRACK_VISIBLE, BOOK_VISIBLE, section_visible)
-        )
-    return db.session.scalar(condition.limit(1)) is not None
-
-
-# Built once: this runs on every media request, and building the statement cost as much as
-# running it (measured: 1.09 → 0.74 ms per request). Checking on every request keeps
-# unpublishing instant, in every process, with no cache to invalidate.
-_VISIBLE_AUDIO_MIME = (
-    select(Track.mime_type)
-    .join(Book, Track.book_id == Book.id)
-    .join(Section, Book.section_id == Section.id)
-    .where(Track.audio_key == bindparam("key"), TRACK_VISIBLE, BOOK_VISIBLE, Section.published.is_(True))
-    .limit(1)
-)
-_VISIBLE_COVER = (
-    select(Book.id)
-    .where((Book.cover_key == bindparam("key")) | (Book.cover_thumb_key == bindparam("key")), BOOK_VISIBLE)
-    .limit(1)
-)
-
-
-def published_media(key: str) -> str | None:
-    """The MIME type of a published track's audio or published book's cover at ``key``."""
-    return published_media_on(db.session, key)
-
-
-def published_media_on(connection: Connection | Session, key: str) -> str | None:
-    """``published_media`` on any connection (the media fast path runs it without a session)."""
-    audio = connection.execute(_VISIBLE_AUDIO_MIME, {"key": key}).scalar()
-    if audio is not None:
-        return str(audio)
-    cover = connection.execute(_VISIBLE_COVER, {"key": key}).scalar()
-    return "image/jpeg" if cover is not None else None
-
-
-# ---- the published-only tree (kiosk/media/public_tree.py) asks which files visitors may fetch ----
-
-KEYS_PER_QUERY = 500  # well under every database's limit on bound parameters
-
-
-def visible_media_keys(connection: Connection, candidates: Iterable[str]) -> set[str]:
-    """The keys among ``candidates`` that ``published_media_on`` would serve."""
-    wanted = sorted(set(candidates))
-    visible: set[str] = set()
-    for start in range(0, len(wanted), KEYS_PER_QUERY):
-        chunk = wanted[start : start + KEYS_PER_QUERY]
-        visible.update(connection.execute(
-            _VISIBLE_AUDIO_KEYS.where(Track.audio_key.in_(chunk))).scalars())
-        visible.update(connection.execute(_VISIBLE_COVER_KEYS.where(Book.cover_key.in_(chunk))).scalars())
-        visible.update(connection.execute(
-            _VISIBLE_THUMB_KEYS.where(Book.cover_thumb_key.in_(chunk))).scalars())
-    return visible
-
-
-def all_visible_media_keys(connection: Connection) -> set[str]:
-    """Every key that ``published_media_on`` would serve."""
-    keys = set(connection.execute(_VISIBLE_AUDIO_KEYS).scalars())
-    keys.update(connection.execute(_VISIBLE_COVER_KEYS.where(Book.cover_key.is_not(None))).scalars())
-    keys.update(connection.execute(_VISIBLE_THUMB_KEYS.where(Book.cover_thumb_key.is_not(None))).scalars())
-    return keys
-
-
-def media_keys_under(connection: Connection, book_ids: Iterable[int], section_ids: Iterable[int]) -> set[str]:
-    """Every audio and cover key of the given books and of the books in the given sections."""
-    books = select(Book.id).where(Book.section_id.in_(sorted(set(section_ids)))).scalar_subquery()
-    in_scope = Book.id.in_(sorted(set(book_ids))) | Book.id.in_(books)
-    keys = set(connection.execute(select(Track.audio_key).join(Book, Track.book_id == Book.id).where(in_scope))
-               .scalars())
-    for cover, thumb in connection.execute(select(Book.cover_key, Book.cover_thumb_key).where(in_scope)):
-        keys.update(key for key in (cover, thumb) if key)
-    return keys
-
-
-_VISIBLE_AUDIO_KEYS = (
-    select(Track.audio_key).distinct()
-    .join(Book, Track.book_id == Book.id)
-    .join(Section, Book.section_id == Section.id)
-    .where(TRACK_VISIBLE, BOOK_VISIBLE, Section.published.is_(True))
-)
-_VISIBLE_COVER_KEYS = select(Book.cover_key).distinct().where(BOOK_VISIBLE)
-_VISIBLE_THUMB_KEYS = select(Book.cover_thumb_key).distinct().where(BOOK_VISIBLE)
 
 
 def resolve_code(code: str) -> QrCode | None:
@@ -382,20 +280,20 @@ def refresh_book_index(target: Book) -> None:
 # ---- helpers ---------------------------------------------------------------------------
 
 
-def _published_book(book_id: int) -> Book | None:
-    return db.session.scalar(
-        select(Book)
-        .join(Section, Book.section_id == Section.id)
-        .where(Book.id == book_id, BOOK_VISIBLE, Section.published.is_(True))
-        .options(selectinload(Book.tracks).selectinload(Track.reader))
-    )
+def _visible_tracks(book_id: int) -> list[Track]:
+    """A book's chapters that visitors may play, in order, with their readers."""
+    return list(db.session.scalars(
+        select(Track)
+        .where(Track.book_id == book_id, TRACK_VISIBLE)
+        .options(selectinload(Track.reader))
+        .order_by(Track.position, Track.id)
+    ))
 
 
 def _published_books(condition: ColumnElement[bool], *, limit: int, offset: int = 0) -> list[BookSummary]:
     books = db.session.scalars(
         select(Book)
-        .join(Section, Book.section_id == Section.id)
-        .where(condition, BOOK_VISIBLE, Section.published.is_(True))
+        .where(condition, BOOK_VISIBLE)
         .options(selectinload(Book.section))
         .order_by(Book.sort_key, Book.id)
         .limit(limit)

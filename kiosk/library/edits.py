@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from kiosk.accounts import auth
 from kiosk.extensions import db
@@ -109,16 +110,72 @@ def set_section_published(section: Section, published: bool, actor: User) -> Non
 # ---- books ------------------------------------------------------------------------------
 
 
-def books_listing(section_id: int | None = None, query: str = "") -> list[Book]:
-    """Books not in the trash, by section then pinyin, optionally filtered."""
-    statement = select(Book).where(Book.deleted_at.is_(None))
+@dataclass(frozen=True)
+class BookRow:
+    """A book as one line of the console's list."""
+
+    id: int
+    title: str
+    author: str
+    section_name: str
+    published: bool
+    chapter_count: int  # chapters not in the trash
+
+
+@dataclass(frozen=True)
+class BookListPage:
+    """One page of the console's book list, and where it sits among the pages."""
+
+    books: list[BookRow]
+    number: int
+    pages: int
+    total: int
+
+
+def books_listing(section_id: int | None = None, query: str = "", page: int = 1) -> BookListPage:
+    """One page of the books not in the trash, by section then pinyin, optionally filtered.
+
+    Three statements whatever the catalogue's size (a count, the page, its chapter counts):
+    the unpaged list loaded every book's chapters, one query per book (2,006 statements and
+    330 KB at 2,000 books).
+    """
+    condition = _listing_condition(section_id, query)
+    total = db.session.scalar(select(func.count(Book.id)).where(condition)) or 0
+    number, pages = catalogue.page_bounds(total, page, catalogue.BOOKS_PER_PAGE)
+    rows = db.session.execute(
+        select(Book.id, Book.title, Book.author, Section.name, Book.published)
+        .join(Section, Book.section_id == Section.id)
+        .where(condition)
+        .order_by(Book.section_id, Book.sort_key, Book.id)
+        .limit(catalogue.BOOKS_PER_PAGE)
+        .offset((number - 1) * catalogue.BOOKS_PER_PAGE)
+    ).all()
+    chapters = _live_chapter_counts([row.id for row in rows])
+    books = [BookRow(row.id, row.title, row.author, row.name, row.published, chapters.get(row.id, 0))
+             for row in rows]
+    return BookListPage(books=books, number=number, pages=pages, total=total)
+
+
+def _listing_condition(section_id: int | None, query: str) -> ColumnElement[bool]:
+    """Which books the console's list shows: not in the trash, in the section, matching the query."""
+    condition: ColumnElement[bool] = Book.deleted_at.is_(None)
     if section_id:
-        statement = statement.where(Book.section_id == section_id)
+        condition &= Book.section_id == section_id
     needle = normalise(query)
     if needle:
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(Book.search_text.like(f"%{escaped}%", escape="\\"))
-    return list(db.session.scalars(statement.order_by(Book.section_id, Book.sort_key, Book.id)))
+        condition &= Book.search_text.like(f"%{escaped}%", escape="\\")
+    return condition
+
+
+def _live_chapter_counts(book_ids: list[int]) -> dict[int, int]:
+    """How many chapters (not in the trash) each of ``book_ids`` has, in one grouped query."""
+    rows = db.session.execute(
+        select(Track.book_id, func.count(Track.id))
+        .where(Track.book_id.in_(book_ids), Track.deleted_at.is_(None))
+        .group_by(Track.book_id)
+    )
+    return {book_id: count for book_id, count in rows}
 
 
 def create_book(section: Section, actor: User, **values: Any) -> Book:

@@ -2,18 +2,19 @@
 
 A front nginx cannot ask the database whether a chapter is still published, and asking
 the app on every media request (X-Accel-Redirect) costs most of nginx's speed. So the app
-keeps ``<store>/public/<key>``: a hard link (no copy) for every published track's audio
-and every published book's cover, and nothing else. deploy/nginx.conf serves
+keeps ``<store>/public/<key>``: a hard link (no copy) for every file visitors may fetch
+(``visibility``: a visible chapter's audio, a visible book's covers), and nothing else. deploy/nginx.conf serves
 ``/media/<key>`` from this tree and hands whatever is absent to the app, which answers
 from the database as always.
 
 The tree follows the catalogue through the ORM: any flush that changes what visitors may
-see (publication, trash, a replaced file, a moved book, a hidden section) records the keys
-it touches, and right after the commit those keys are linked or unlinked, before the
-librarian's request returns. So unpublishing is a 404 at nginx's next request. Changes
-are applied under a lock and from what the database holds after the commit, so two
-racing commits cannot leave a stale link. A full resync at start-up and every ten minutes
-(``resync``) repairs anything a crash between commit and unlink left behind.
+see (publication, trash, a replaced file, a moved book, a hidden section: every field
+``visibility`` reads or keeps keys in) records the keys it touches, and right after the
+commit those keys are linked or unlinked, before the librarian's request returns. So
+unpublishing is a 404 at nginx's next request. Changes are applied under a lock and from
+what the database holds after the commit, so two racing commits cannot leave a stale
+link. A full resync at start-up and every ten minutes (``resync``) repairs anything a
+crash between commit and unlink left behind.
 
 A file missing from the tree costs speed only (nginx asks the app); a file wrongly
 present would be served, so every failure to unlink is logged as an error.
@@ -36,8 +37,8 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from kiosk.extensions import db
-from kiosk.library import catalogue
-from kiosk.models import Book, Section, Track
+from kiosk.library import visibility
+from kiosk.models import Book, Section
 from kiosk.storage import KEY_PATTERN, FileStore, store, validate_key
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,6 @@ LOCK_POLL_S = 0.005
 LOCK_WAIT_S = 60.0  # flock is released when its holder dies, so only a hung process is waited out
 PENDING = "kiosk_public_media_pending"  # the session.info entry holding a transaction's changes
 
-TRACK_FIELDS = ("published", "deleted_at", "audio_key", "book_id")
-BOOK_FIELDS = ("published", "deleted_at", "cover_key", "cover_thumb_key", "section_id")
-SECTION_FIELDS = ("published",)
 
 
 @dataclass
@@ -140,7 +138,7 @@ class PublicTree:
         """Every key linked in the tree now (stray names are ignored, never served)."""
         if not self.root.is_dir():
             return set()
-        keys = set()
+        keys: set[str] = set()
         for folder, _dirs, files in os.walk(self.root):
             relative = Path(folder).relative_to(self.root)
             keys.update(key for name in files if KEY_PATTERN.fullmatch(key := f"{relative.as_posix()}/{name}"))
@@ -172,8 +170,8 @@ def reconcile(keys: Iterable[str] = (), book_ids: Iterable[int] = (), section_id
     """Bring the given keys, and everything under the given books and sections, in line with the database."""
     public = tree()
     with public.locked(), db.engine.connect() as connection:
-        candidates = _store_keys_only(set(keys) | catalogue.media_keys_under(connection, book_ids, section_ids))
-        visible = catalogue.visible_media_keys(connection, candidates)
+        candidates = _store_keys_only(set(keys) | visibility.keys_under(connection, book_ids, section_ids))
+        visible = visibility.fetchable_keys(connection, candidates)
         return public.apply(candidates, visible)
 
 
@@ -181,7 +179,7 @@ def resync() -> SyncReport:
     """Make the whole tree match the database: every published file linked, nothing else."""
     public = tree()
     with public.locked(), db.engine.connect() as connection:
-        visible = _store_keys_only(catalogue.all_visible_media_keys(connection))
+        visible = _store_keys_only(visibility.all_fetchable_keys(connection))
         return public.apply(visible | public.present_keys(), visible)
 
 
@@ -213,15 +211,22 @@ def _keys_held(instance: Any, fields: Iterable[str]) -> set[str]:
 
 
 def _record(pending: Pending, instance: object, *, deleted: bool) -> None:
-    """Note what ``instance``'s flush may change in the tree."""
-    if isinstance(instance, Track):
-        if deleted or _changed(instance, TRACK_FIELDS):
-            pending.keys.update(_keys_held(instance, ("audio_key",)))
-    elif isinstance(instance, Book):
-        if deleted or _changed(instance, BOOK_FIELDS):
-            pending.keys.update(_keys_held(instance, ("cover_key", "cover_thumb_key")))
-            pending.book_ids.add(instance.id)
-    elif isinstance(instance, Section) and (deleted or _changed(instance, SECTION_FIELDS)):
+    """Note what ``instance``'s flush may change in the tree.
+
+    Its own files' keys (old and new) always; a book's or a section's id too, since its
+    change reaches every file under it.
+    """
+    model = type(instance)
+    state_fields = visibility.STATE_FIELDS.get(model)
+    if state_fields is None:
+        return
+    key_fields = visibility.key_fields(model)
+    if not deleted and not _changed(instance, (*state_fields, *key_fields)):
+        return
+    pending.keys.update(_keys_held(instance, key_fields))
+    if isinstance(instance, Book):
+        pending.book_ids.add(instance.id)
+    elif isinstance(instance, Section):
         pending.section_ids.add(instance.id)
 
 

@@ -1,4 +1,4 @@
-"""``/media/<key>``: published audio and covers, straight from the store with ranges."""
+"""``/media/<key>``: what visitors may fetch (audio, covers), straight from the store with ranges."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, abort, current_app, request
 from werkzeug.wrappers import Response
 
-from kiosk.library import catalogue
+from kiosk.library import visibility
 from kiosk.media import streaming
 from kiosk.storage import InvalidKeyError, store, validate_key
 
@@ -19,14 +19,14 @@ MAX_KEY_CHARS = 128
 
 @bp.get("/media/<path:key>")
 def file(key: str) -> Response:
-    """Stream a published file; anything else, including traversal attempts, is 404."""
+    """Stream a file visitors may fetch; anything else, including traversal attempts, is 404."""
     if len(key) > MAX_KEY_CHARS:
         abort(404)
     try:
         validate_key(key)
     except InvalidKeyError:
         abort(404)
-    mime_type = catalogue.published_media(key)
+    mime_type = visibility.fetchable_mime(key)
     if mime_type is None:
         abort(404)
     accel_prefix = current_app.config.get("KIOSK_ACCEL_REDIRECT")

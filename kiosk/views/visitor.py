@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from kiosk.insights import scans
-from kiosk.library import catalogue
+from kiosk.library import catalogue, visibility
 from kiosk.models import CodeTarget, QrCode
 from kiosk.wall import qr
 from kiosk.wall.cards import kiosk_tiles
@@ -90,7 +90,7 @@ def _destination(qr: QrCode) -> str | None:
     target_id = {CodeTarget.SECTION: qr.section_id, CodeTarget.BOOK: qr.book_id, CodeTarget.TRACK: qr.track_id}[
         qr.target_kind
     ]
-    if target_id is None or not catalogue.is_visible(qr.target_kind, target_id):
+    if target_id is None or not visibility.target_is_visible(qr.target_kind, target_id):
         return None
     if qr.target_kind is CodeTarget.SECTION:
         return url_for("visitor.section", slug=qr.section.slug)  # type: ignore[union-attr]

@@ -32,10 +32,15 @@ from kiosk.views.console.catalogue.base import (
 
 @bp.get("/books")
 def books() -> Response:
-    """Books by section, with a filter by section and title."""
+    """Books by section, a page at a time, with a filter by section and title.
+
+    A malformed page number shows the first page and one past the end the last, as the
+    visitor's section page does.
+    """
     section_id = request.args.get("section", type=int)
     query = request.args.get("q", "").strip()[:64]
-    return page("admin/catalogue/books.html", books=edits.books_listing(section_id, query),
+    listing = edits.books_listing(section_id, query, page=request.args.get("page", 1, type=int))
+    return page("admin/catalogue/books.html", books=listing.books, listing=listing,
                 sections=section_choices(), section_id=section_id, query=query)
 
 
