@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kiosk.extensions import db
+from kiosk.extensions import Base
 from kiosk.models.catalogue import utcnow
 
 
@@ -21,7 +21,7 @@ class Role(enum.StrEnum):
     LIBRARIAN = "librarian"
 
 
-class User(db.Model):
+class User(Base):
     """A console account. ``username`` is stored normalised (lower case), so it is unique
     without regard to case on every database, PostgreSQL included."""
 
@@ -77,7 +77,7 @@ class User(db.Model):
         return self.display_name or self.username
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Base):
     """One thing that happened in the console: who, what, to which item, when."""
 
     __tablename__ = "audit_events"
@@ -95,7 +95,7 @@ class AuditEvent(db.Model):
     user: Mapped[User | None] = relationship(back_populates="events")
 
 
-class ConsoleSession(db.Model):
+class ConsoleSession(Base):
     """One signed-in console session, so that signing out ends it here too, not only in the browser.
 
     The browser's session cookie carries ``id``; a copy of the cookie is worthless once the

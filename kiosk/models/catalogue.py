@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kiosk.extensions import db
+from kiosk.extensions import Base
 
 
 def utcnow() -> datetime:
@@ -25,7 +25,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Section(db.Model):
+class Section(Base):
     """One card of the audio wall."""
 
     __tablename__ = "sections"
@@ -45,7 +45,7 @@ class Section(db.Model):
     books: Mapped[list[Book]] = relationship(back_populates="section")
 
 
-class Reader(db.Model):
+class Reader(Base):
     """A person whose voice is in the catalogue."""
 
     __tablename__ = "readers"
@@ -58,7 +58,7 @@ class Reader(db.Model):
     tracks: Mapped[list[Track]] = relationship(back_populates="reader")
 
 
-class Book(db.Model):
+class Book(Base):
     """An audiobook: an ordered list of chapters in one section."""
 
     __tablename__ = "books"
@@ -87,7 +87,7 @@ class Book(db.Model):
     )
 
 
-class Track(db.Model):
+class Track(Base):
     """One chapter of a book: a mastered, immutable audio file."""
 
     __tablename__ = "tracks"
@@ -121,7 +121,7 @@ class CodeTarget(enum.StrEnum):
     TRACK = "track"
 
 
-class QrCode(db.Model):
+class QrCode(Base):
     """A short code printed on the wall; it resolves forever, whatever its target becomes."""
 
     __tablename__ = "qr_codes"

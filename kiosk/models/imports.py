@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kiosk.extensions import db
+from kiosk.extensions import Base
 from kiosk.models.catalogue import Section, utcnow
 from kiosk.models.jobs import LeasedJob
 
 
-class ImportBatch(LeasedJob, db.Model):
+class ImportBatch(LeasedJob, Base):
     """Files uploaded together for import into one section, and the report once imported."""
 
     __tablename__ = "import_batches"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kiosk.extensions import db
+from kiosk.extensions import Base
 from kiosk.models.accounts import User
 from kiosk.models.catalogue import utcnow
 from kiosk.models.jobs import LeasedJob, str_enum
@@ -22,7 +22,7 @@ class RoomTone(enum.StrEnum):
     MORE = "more"
 
 
-class Remaster(LeasedJob, db.Model):
+class Remaster(LeasedJob, Base):
     """Master a take again from its untouched original with another loudness target or room tone.
 
     Its job ends ``done`` (applied), ``failed``, or ``superseded``: the take was decided

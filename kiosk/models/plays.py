@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kiosk.extensions import db
+from kiosk.extensions import Base
 from kiosk.models.catalogue import Track, utcnow
 
 
-class Play(db.Model):
+class Play(Base):
     """One chapter listened to once: when it started, how long, how far, and whether it ended."""
 
     __tablename__ = "plays"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kiosk.extensions import db
+from kiosk.extensions import Base
 from kiosk.models.catalogue import Track, utcnow
 from kiosk.models.jobs import LeasedJob, str_enum
 
@@ -22,7 +22,7 @@ class Decision(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class BoothText(db.Model):
+class BoothText(Base):
     """A text the librarians offer for reading aloud at the booth's teleprompter."""
 
     __tablename__ = "booth_texts"
@@ -36,7 +36,7 @@ class BoothText(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Recording(LeasedJob, db.Model):
+class Recording(LeasedJob, Base):
     """One take submitted at the booth (or uploaded from home); mastering it is a leased job."""
 
     __tablename__ = "recordings"

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kiosk.extensions import db
+from kiosk.extensions import Base
 from kiosk.models.catalogue import utcnow
 
 
-class Scan(db.Model):
+class Scan(Base):
     """A counted scan: which code, when, and a coarse client kind (no IP, no user agent)."""
 
     __tablename__ = "scans"

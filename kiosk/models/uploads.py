@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kiosk.extensions import db
+from kiosk.extensions import Base
 from kiosk.models.catalogue import Book, Track, utcnow
 from kiosk.models.jobs import LeasedJob
 
 
-class ChapterUpload(LeasedJob, db.Model):
+class ChapterUpload(LeasedJob, Base):
     """One uploaded file, kept as an original until it is mastered (or kept) and attached.
 
     ``replace_track_id`` set: the result replaces that chapter's audio (under a new key);
