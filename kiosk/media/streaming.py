@@ -36,6 +36,7 @@ from kiosk.storage import KEY_PATTERN
 from kiosk.web.security import security_headers
 
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+PRIVATE_CACHE_CONTROL = "private, no-store"  # a volunteer's own take, the console's previews
 CHUNK_BYTES = 64 * 1024
 MEDIA_PREFIX = "/media/"
 MAX_KEY_CHARS = 128
@@ -173,9 +174,10 @@ def _if_range_allows(environ: WSGIEnviron, etag: str, modified: datetime) -> boo
     return when is not None and when == modified
 
 
-def media_reply(environ: WSGIEnviron, path: Path, mime_type: str) -> MediaReply:
+def media_reply(environ: WSGIEnviron, path: Path, mime_type: str, *, private: bool = False) -> MediaReply:
     """A full, partial (206), 304 or 416 reply for the immutable file at ``path``.
 
+    ``private`` files (not published: nobody else may see them) are never stored by a cache.
     Raises ``OSError`` when the file cannot be found.
     """
     stat = os.stat(path)
@@ -186,7 +188,7 @@ def media_reply(environ: WSGIEnviron, path: Path, mime_type: str) -> MediaReply:
         ("Accept-Ranges", "bytes"),
         ("ETag", f'"{etag}"'),
         ("Last-Modified", modified_text),
-        ("Cache-Control", IMMUTABLE_CACHE_CONTROL),
+        ("Cache-Control", PRIVATE_CACHE_CONTROL if private else IMMUTABLE_CACHE_CONTROL),
     ]
     if _not_modified(environ, etag, modified):
         return MediaReply(304, headers)
@@ -228,9 +230,9 @@ def accel_headers(prefix: str, key: str, mime_type: str) -> list[tuple[str, str]
 # ---- the Flask door (views/media.py) ---------------------------------------------------------
 
 
-def send_media(request: Request, path: Path, mime_type: str) -> Response:
-    """``media_reply`` as a Flask response."""
-    reply = media_reply(request.environ, path, mime_type)
+def send_media(request: Request, path: Path, mime_type: str, *, private: bool = False) -> Response:
+    """``media_reply`` as a Flask response (``private`` for anything not published)."""
+    reply = media_reply(request.environ, path, mime_type, private=private)
     response = Response(status=reply.status, headers=reply.headers, direct_passthrough=True)
     if reply.span is not None:
         response.response = media_body(request.environ, path, reply.span)  # type: ignore[assignment]

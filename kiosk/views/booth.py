@@ -134,7 +134,7 @@ def take_audio(token: str) -> Response:
     path = store().path(take.mastered_key)
     if not path.is_file():
         abort(404)
-    return streaming.send_media(request, path, "audio/mpeg")
+    return streaming.send_media(request, path, "audio/mpeg", private=True)
 
 
 @bp.get("/r/<token>/qr.svg")

@@ -184,7 +184,7 @@ def mastered_audio(take_id: int) -> Response:
     row = _take_or_404(take_id)
     if row.mastered_key is None or not store().exists(row.mastered_key):
         abort(404)
-    return _private(streaming.send_media(request, store().path(row.mastered_key), mastering.MP3_MIME))
+    return streaming.send_media(request, store().path(row.mastered_key), mastering.MP3_MIME, private=True)
 
 
 @bp.get("/<int:take_id>/original")
@@ -194,13 +194,7 @@ def original_audio(take_id: int) -> Response:
     if not store().exists(row.original_key):
         abort(404)
     mime = originals.mime(row.original_key)
-    return _private(streaming.send_media(request, store().path(row.original_key), mime))
-
-
-def _private(response: Response) -> Response:
-    """Unpublished audio must not sit in a shared cache."""
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return streaming.send_media(request, store().path(row.original_key), mime, private=True)
 
 
 def init_app(app: Flask) -> None:

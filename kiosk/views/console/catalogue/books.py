@@ -109,7 +109,7 @@ def cover_preview(book_id: int) -> Response:
     found = get_or_404(Book, book_id)
     if not found.cover_key or not store().exists(found.cover_key):
         abort(404)
-    return streaming.send_media(request, store().path(found.cover_key), "image/jpeg")
+    return streaming.send_media(request, store().path(found.cover_key), "image/jpeg", private=True)
 
 
 @bp.post("/books/<id:book_id>/published")

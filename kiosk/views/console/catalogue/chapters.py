@@ -122,7 +122,7 @@ def track_audio(track_id: int) -> Response:
     found = get_or_404(Track, track_id)
     if not store().exists(found.audio_key):
         abort(404)
-    return streaming.send_media(request, store().path(found.audio_key), found.mime_type)
+    return streaming.send_media(request, store().path(found.audio_key), found.mime_type, private=True)
 
 
 @bp.post("/tracks/<id:track_id>/audio")
