@@ -163,6 +163,13 @@ class FileStore:
         return self.root.is_dir() and os.access(self.root, os.W_OK)
 
 
+def free_bytes(folder: Path) -> int:
+    """Free bytes on the disk that holds ``folder`` (or its nearest existing parent)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return shutil.disk_usage(folder).free
+
+
 def _last_touched(path: Path) -> float:
     """The newest modification time in ``path`` (a folder counts as touched when anything in it is)."""
     try:

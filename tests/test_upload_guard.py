@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from kiosk.web.uploads import free_bytes
+from kiosk.storage import free_bytes
 from tests.helpers import free_port, wait_until
 
 CAP_BYTES = 1024 * 1024
@@ -208,3 +208,14 @@ def test_uploads_stop_while_the_disk_is_below_its_margin(app: Flask) -> None:
     response = app.test_client().post("/api/v1/recordings", data={"reader_name": "小王"})
     assert response.status_code == 507
     assert app.test_client().get("/").status_code == 200  # visitors are not touched
+
+
+def test_healthz_warns_of_low_disk_space_and_stays_up(app: Flask) -> None:
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["warnings"] == []
+    app.config["KIOSK_MIN_FREE_BYTES"] = free_bytes(app.config["KIOSK_DATA_DIR"]) + 10**12
+    response = client.get("/healthz")
+    assert response.status_code == 200  # listeners are still served
+    body = response.get_json()
+    assert body["warnings"] == ["low_disk_space"]
+    assert body["disk"]["free_bytes"] < body["disk"]["min_free_bytes"]

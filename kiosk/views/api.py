@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from kiosk.extensions import db
 from kiosk.library import catalogue
 from kiosk.library.catalogue import BookSummary, SectionCard, TrackView
-from kiosk.storage import store
+from kiosk.storage import free_bytes, store
 
 bp = Blueprint("api", __name__)
 
@@ -107,10 +107,17 @@ def search() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """200 when the database answers and the media store is writable, else 503."""
+    """200 when the database answers and the media store is writable, else 503; low disk space is a warning.
+
+    Low space stays a 200: listeners are still served, only uploads wait (see web/uploads.py).
+    """
     checks = {"database": _database_ok(), "media_store": store().is_healthy()}
     status = 200 if all(checks.values()) else 503
-    return jsonify(status="ok" if status == 200 else "unavailable", checks=checks), status
+    free = free_bytes(store().root)
+    margin = int(current_app.config["KIOSK_MIN_FREE_BYTES"])
+    warnings = ["low_disk_space"] if free < margin else []
+    return jsonify(status="ok" if status == 200 else "unavailable", checks=checks, warnings=warnings,
+                   disk={"free_bytes": free, "min_free_bytes": margin}), status
 
 
 def _database_ok() -> bool:

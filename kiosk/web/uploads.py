@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import socket
 import tempfile
 import threading
@@ -36,7 +35,7 @@ from typing import IO, Any
 from flask import Flask, Request, current_app
 from werkzeug.exceptions import RequestTimeout
 
-from kiosk.storage import store
+from kiosk.storage import free_bytes, store
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 # Console imports send many files in one form: they get their own, larger cap.
@@ -165,13 +164,6 @@ class UploadGuard:
             self.in_flight[address] -= 1
             if self.in_flight[address] <= 0:
                 del self.in_flight[address]
-
-
-def free_bytes(folder: Path) -> int:
-    """Free bytes on the disk that holds ``folder`` (or its nearest existing parent)."""
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return shutil.disk_usage(folder).free
 
 
 def _declared_length(environ: dict[str, Any]) -> int | None:
