@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import gettext
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
 
 from kiosk.accounts import auth
 from kiosk.booth import originals
@@ -202,9 +202,9 @@ REJECTABLE = or_(APPROVABLE, and_(Recording.status == JobStatus.FAILED, Recordin
 
 def _claim(take_id: int, decidable: ColumnElement[bool], **values: Any) -> None:
     """Mark an undecided take decided, in the caller's transaction; ``NotPending`` if it is not."""
-    claimed = db.session.execute(
+    claimed = cast(CursorResult[Any], db.session.execute(
         update(Recording).where(Recording.id == take_id, decidable).values(decided_at=utcnow(), **values)
-    ).rowcount
+    )).rowcount
     if claimed != 1:
         raise NotPending(gettext("这段录音已经有了决定（可能是另一位馆员刚刚处理过），没有做任何更改。"))
 

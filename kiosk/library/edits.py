@@ -12,11 +12,11 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 
 from kiosk.accounts import auth
 from kiosk.extensions import db
@@ -329,9 +329,9 @@ def merge_readers(duplicate: Reader, keep: Reader, actor: User) -> int:
     if duplicate.id == keep.id:
         raise CatalogueError(_l("不能把朗读者合并到自己。"), "target")
     books = _books_read_by(duplicate)
-    moved = db.session.execute(
+    moved = cast(CursorResult[Any], db.session.execute(
         update(Track).where(Track.reader_id == duplicate.id).values(reader_id=keep.id)
-    ).rowcount
+    )).rowcount
     auth.audit("readers_merged", actor=actor, target=keep, merged=duplicate.name,
                merged_id=duplicate.id, tracks=moved)
     db.session.delete(duplicate)

@@ -235,7 +235,7 @@ def send_media(request: Request, path: Path, mime_type: str, *, private: bool = 
     reply = media_reply(request.environ, path, mime_type, private=private)
     response = Response(status=reply.status, headers=reply.headers, direct_passthrough=True)
     if reply.span is not None:
-        response.response = media_body(request.environ, path, reply.span)  # type: ignore[assignment]
+        response.response = media_body(request.environ, path, reply.span)
     return response
 
 

@@ -105,13 +105,13 @@ class IdleLimitedInput:
             self.sock.settimeout(previous)
 
     def read(self, size: int = -1) -> bytes:
-        return self._guarded("read", size)  # type: ignore[no-any-return]
+        return self._guarded("read", size)
 
     def readline(self, size: int = -1) -> bytes:
-        return self._guarded("readline", size)  # type: ignore[no-any-return]
+        return self._guarded("readline", size)
 
     def readlines(self, hint: int = -1) -> list[bytes]:
-        return self._guarded("readlines", hint)  # type: ignore[no-any-return]
+        return self._guarded("readlines", hint)
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self.readline, b"")
@@ -128,7 +128,7 @@ class UploadGuard:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not _has_body(environ):
-            return self.wsgi_app(environ, start_response)  # type: ignore[no-any-return]
+            return self.wsgi_app(environ, start_response)
         address = environ.get("REMOTE_ADDR") or "-"
         sock = environ.get("gunicorn.socket")
         refusal = self._admit(address, _declared_length(environ))

@@ -43,8 +43,9 @@ def _when(name: str, **options: Any) -> sa.Column[Any]:
 
 def _rows(table: str, *datetimes: str) -> sa.TableClause:
     """A lightweight handle on ``table`` for the data steps (no models in migrations)."""
-    columns = [sa.column("id", sa.Integer()), sa.column("status", sa.String(16))]
-    return sa.table(table, *columns, *(sa.column(c, sa.DateTime(timezone=True)) for c in datetimes))
+    columns: list[sa.ColumnClause[Any]] = [sa.column("id", sa.Integer()), sa.column("status", sa.String(16))]
+    columns += [sa.column(c, sa.DateTime(timezone=True)) for c in datetimes]
+    return sa.table(table, *columns)
 
 
 def upgrade() -> None:

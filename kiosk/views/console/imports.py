@@ -86,7 +86,7 @@ def upload() -> Response:
     section = importer.section_by_slug(form.section.data or "")
     if section is None:
         abort(400)
-    actor = cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    actor = cast(User, current_user._get_current_object())
     spooled = [(_spooled_path(f), f.filename or "") for f in uploads]
     batch = batches.create(section, spooled, form.fallback_title.data or "", actor,
                                   publish=not form.unpublished.data)
@@ -100,7 +100,7 @@ def upload() -> Response:
 def _spooled_path(upload: FileStorage) -> Path:
     """The on-disk file Werkzeug streamed the upload into (see ``uploads.KioskRequest``)."""
     upload.stream.flush()
-    return Path(upload.stream.name)  # type: ignore[union-attr]
+    return Path(upload.stream.name)
 
 
 @bp.get("/import/<int:batch_id>")

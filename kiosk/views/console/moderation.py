@@ -36,7 +36,7 @@ FORM_PREFIXES = {"book": "book-", "new": "new-", "reject": "reject-", "remaster"
 
 def _actor() -> User:
     """The signed-in librarian, as a model row."""
-    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(User, current_user._get_current_object())
 
 
 def _take_or_404(take_id: int) -> Recording:
@@ -59,8 +59,8 @@ def _forms(row: Recording, submitted: str | None = None) -> dict[str, FlaskForm]
         "reject": build("reject", RejectForm),
         "remaster": build("remaster", RemasterForm, target_lufs=round(mastering.house_preset().target_lufs)),
     }
-    forms["book"].book_id.choices = book_choices(moderation.books_by_section())  # type: ignore[attr-defined]
-    forms["new"].section_id.choices = section_choices(moderation.section_choices())  # type: ignore[attr-defined]
+    forms["book"].book_id.choices = book_choices(moderation.books_by_section())
+    forms["new"].section_id.choices = section_choices(moderation.section_choices())
     return forms
 
 

@@ -26,7 +26,7 @@ UPLOAD_PREFIX = "chapter"  # the new-chapter form shares the book page with the 
 
 def actor() -> User:
     """The signed-in account, as a model row."""
-    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(User, current_user._get_current_object())
 
 
 def get_or_404(model: type[M], row_id: int) -> M:
@@ -91,7 +91,7 @@ def valid_or_400(form: Any) -> Any:
 def spooled(upload: FileStorage) -> Path:
     """The file Werkzeug streamed the upload into (see ``uploads.KioskRequest``)."""
     upload.stream.flush()
-    return Path(upload.stream.name)  # type: ignore[union-attr]
+    return Path(upload.stream.name)
 
 
 def section_choices() -> list[tuple[int, str]]:
