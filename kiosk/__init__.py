@@ -40,6 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from kiosk.cli import register_commands
     from kiosk.extensions import db
     from kiosk.jobs import queue
+    from kiosk.library import catalogue
     from kiosk.media import public_tree, streaming
     from kiosk.views import register_views
     from kiosk.web import converters, errors, formatting, i18n, inputs, security, uploads
@@ -48,6 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     storage.init_app(app)
     public_tree.install()  # the published-only tree follows every catalogue commit
+    catalogue.install()  # so does every book's search index
     uploads.init_app(app)
     queue.init_app(app)
     i18n.init_app(app)

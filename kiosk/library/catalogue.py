@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, event, func, inspect, select
+from sqlalchemy.orm import Session, selectinload
 
 from kiosk.extensions import db
 from kiosk.library import codes
@@ -271,10 +271,38 @@ def reader_named(name: str) -> Reader:
 
 
 def refresh_book_index(target: Book) -> None:
-    """Recompute a book's pinyin sort key and search text (title, author, readers)."""
-    readers = {t.reader.name for t in target.tracks if t.reader is not None}
+    """Recompute a book's pinyin sort key and search text (title, author, readers of its public chapters).
+
+    A reader of an unpublished or deleted chapter is not in it: visitors must not find a book
+    through a recording they cannot hear. (The console also searches every reader's name.)
+    """
+    readers = {t.reader.name for t in target.tracks
+               if t.reader is not None and t.published and t.deleted_at is None}
     target.sort_key = sort_key(target.title)
     target.search_text = search_text([target.title, target.title_en or "", target.author, *sorted(readers)])
+
+
+INDEXED_TRACK_FIELDS = ("published", "deleted_at", "reader_id", "book_id")
+
+
+def _reindex_changed_books(session: Session, _context: object, _instances: object) -> None:
+    """before_flush: a chapter published, hidden, deleted, restored, moved or re-read changes its book's index."""
+    books = {row.book for row in (*session.new, *session.dirty, *session.deleted)
+             if isinstance(row, Track) and row.book is not None and _index_may_change(session, row)}
+    for book_row in books:
+        refresh_book_index(book_row)
+
+
+def _index_may_change(session: Session, row: Track) -> bool:
+    if row in session.new or row in session.deleted:
+        return True
+    return any(inspect(row).attrs[name].history.has_changes() for name in INDEXED_TRACK_FIELDS)
+
+
+def install() -> None:
+    """Keep every book's search index in step with its chapters, whichever code changes them."""
+    if not event.contains(Session, "before_flush", _reindex_changed_books):
+        event.listen(Session, "before_flush", _reindex_changed_books)
 
 
 # ---- helpers ---------------------------------------------------------------------------

@@ -163,9 +163,17 @@ def _listing_condition(section_id: int | None, query: str) -> ColumnElement[bool
         condition &= Book.section_id == section_id
     needle = normalise(query)
     if needle:
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        condition &= Book.search_text.like(f"%{escaped}%", escape="\\")
+        # Visitors' index (title, author, public chapters' readers), or any reader of a live chapter.
+        any_reader = select(Track.id).join(Reader, Track.reader_id == Reader.id).where(
+            Track.book_id == Book.id, Track.deleted_at.is_(None),
+            Reader.name.like(f"%{_like_escaped(query.strip())}%", escape="\\"))
+        condition &= Book.search_text.like(f"%{_like_escaped(needle)}%", escape="\\") | any_reader.exists()
     return condition
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` with LIKE's wildcards taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _live_chapter_counts(book_ids: list[int]) -> dict[int, int]:
