@@ -117,3 +117,12 @@ def test_a_wall_for_a_public_address_has_no_warning(tmp_path: Path) -> None:
     result = kiosk(tmp_path, "wall", "--base-url", "https://lib.example.org", "-o", str(tmp_path / "wall.html"))
     assert result.returncode == 0, result.stderr
     assert "cannot reach it" not in result.stderr
+
+
+def test_the_readme_documents_every_setting() -> None:
+    """Each KIOSK_* variable that config reads is in the README's tables."""
+    from kiosk import config
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    undocumented = [name for name in config.TUNABLES if f"`{name}`" not in readme]
+    assert undocumented == []
