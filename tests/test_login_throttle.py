@@ -166,3 +166,15 @@ def test_without_trusted_proxies_the_header_is_ignored(app: Flask) -> None:
     for n in range(20):
         attempt(client, f"user{n}", "guess", GUESSER, **{"X-Forwarded-For": f"203.0.113.{n}"})
     assert attempt(client, "wang", PASSWORD, GUESSER, **{"X-Forwarded-For": "192.0.2.1"}).status_code == 429
+
+
+def test_only_a_refusal_says_when_to_come_back(app: Flask) -> None:
+    """A successful sign-in carries no Retry-After (the limiter once put 15 minutes on every answer)."""
+    welcome = attempt(app.test_client(), "wang", PASSWORD, LIBRARIAN_DESK)
+    assert welcome.status_code == 302 and "Retry-After" not in welcome.headers
+    guesser = app.test_client()
+    for _ in range(5):
+        assert "Retry-After" not in attempt(guesser, "wang", "guess", GUESSER).headers
+    refused = attempt(guesser, "wang", "guess", GUESSER)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 15 * 60

@@ -205,7 +205,8 @@ def test_an_upload_the_disk_cannot_hold_is_refused_before_it_is_read(app: Flask)
 
 def test_uploads_stop_while_the_disk_is_below_its_margin(app: Flask) -> None:
     app.config["KIOSK_MIN_FREE_BYTES"] = free_bytes(app.config["KIOSK_DATA_DIR"]) + 1
-    response = app.test_client().post("/api/v1/recordings", data={"reader_name": "小王"})
+    response = app.test_client().post("/api/v1/recordings", data={"reader_name": "小王"},
+                                      content_type="multipart/form-data")
     assert response.status_code == 507
     assert app.test_client().get("/").status_code == 200  # visitors are not touched
 
@@ -219,3 +220,27 @@ def test_healthz_warns_of_low_disk_space_and_stays_up(app: Flask) -> None:
     body = response.get_json()
     assert body["warnings"] == ["low_disk_space"]
     assert body["disk"]["free_bytes"] < body["disk"]["min_free_bytes"]
+
+
+def test_stalled_uploads_never_crowd_out_a_sign_in_or_a_play_report(server: LiveServer) -> None:
+    """Only uploads count against their share: the soak found a full share refusing every POST."""
+    stalled = [server.connect(f"127.0.0.{n}") for n in range(2, 2 + IN_FLIGHT)]
+    try:
+        for client in stalled:
+            client.sendall(upload_head(10_000) + part_head())
+        wait_until(lambda: _refused_status(server, "127.0.0.99") == 503, 5, "the upload share to be full")
+        form = b"username=wang&password=guess"
+        with server.connect("127.0.0.98") as librarian:
+            librarian.sendall(b"POST /admin/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                              b"Content-Type: application/x-www-form-urlencoded\r\n"
+                              + f"Content-Length: {len(form)}\r\n\r\n".encode() + form)
+            answer = librarian.recv(4096)
+            assert int(answer.split(b" ", 2)[1]) in (200, 400, 422), answer  # answered (no CSRF token), not 503
+        beacon = b'{"plays": []}'
+        with server.connect("127.0.0.97") as phone:
+            phone.sendall(b"POST /api/v1/plays HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                          b"Content-Type: text/plain\r\n" + f"Content-Length: {len(beacon)}\r\n\r\n".encode() + beacon)
+            assert read_status(phone) in (204, 400, 422)
+    finally:
+        for client in stalled:
+            client.close()

@@ -109,4 +109,33 @@ def test_kiosk_serve_brings_a_killed_worker_back(tmp_path: Path) -> None:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=60)
         log.close()
-    assert children_running(serve.pid, "kiosk worker") == []
+    wait_until(lambda: workers_in(tmp_path) == [], 30, "every kiosk worker of this data dir to end")
+
+
+def workers_in(folder: Path) -> list[int]:
+    """Live ``kiosk worker`` processes started in ``folder``, whoever their parent is now (orphans too)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if "kiosk worker" in cmdline and Path(cwd) == folder and alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_forked_child_cannot_stop_the_worker(supervisor: WorkerSupervisor) -> None:
+    """gunicorn forks web workers inside ``kiosk serve``: one leaving must not stop the background worker."""
+    supervisor.start()
+    process = supervisor.process
+    assert process is not None
+    child = os.fork()
+    if child == 0:  # the forked child: what a gunicorn web worker does on its way out
+        supervisor.stop()
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert process.poll() is None and supervisor.restarts == 0

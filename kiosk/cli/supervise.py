@@ -40,6 +40,7 @@ class WorkerSupervisor:
         self.stopping = threading.Event()
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self.owner_pid = os.getpid()
         self.thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
 
     def start(self) -> None:
@@ -67,7 +68,13 @@ class WorkerSupervisor:
             delay_s = min(delay_s * 2, LONGEST_RESTART_DELAY_S)
 
     def stop(self) -> None:
-        """Ask the worker to finish (SIGTERM to its group), then kill what is left."""
+        """Ask the worker to finish (SIGTERM to its group), then kill what is left.
+
+        Only the process that started it may: gunicorn forks its web workers inside
+        ``kiosk serve``, and a web worker leaving must not stop the background worker.
+        """
+        if os.getpid() != self.owner_pid:
+            return
         self.stopping.set()
         process = self.process
         if process is None:

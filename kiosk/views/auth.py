@@ -35,18 +35,21 @@ def _login_page(form: LoginForm, status: int = 200, error: str | None = None) ->
     return flask.Response(page, status=status, mimetype="text/html")
 
 
-def _too_many_attempts(reason: str, username: str) -> flask.Response:
+def _too_many_attempts(reason: str, username: str, retry_after_s: int) -> flask.Response:
     """429 for a throttled login, recorded in the audit log once a minute (a flood is one row)."""
     if security.first_refusal_this_minute(username, reason):
         auth.audit("login_refused", target_kind="users", target_id=username or None, reason=reason)
         db.session.commit()
     message = gettext("登录尝试次数过多，请过一会儿再试。")
-    return _login_page(LoginForm(), status=429, error=message)
+    response = _login_page(LoginForm(), status=429, error=message)
+    response.headers["Retry-After"] = str(retry_after_s)
+    return response
 
 
-def _client_limit_breached(_limit: RequestLimit) -> flask.Response:  # Flask-Limiter wants Flask's type
+def _client_limit_breached(limit: RequestLimit) -> flask.Response:  # Flask-Limiter wants Flask's type
     """Flask-Limiter's on_breach: this address tried too many times."""
-    return _too_many_attempts("client", auth.normalise_username(request.form.get("username", "")))
+    username = auth.normalise_username(request.form.get("username", ""))
+    return _too_many_attempts("client", username, security.retry_after_s(limit))
 
 
 def _client_limit() -> str:
@@ -80,7 +83,7 @@ def login() -> Response:
         return _login_page(form, status=200 if request.method == "GET" else 422)
     username = auth.normalise_username(form.username.data or "")
     if security.account_locked(username):
-        return _too_many_attempts("account", username)
+        return _too_many_attempts("account", username, security.account_retry_after_s(username))
     user = auth.authenticate(username, form.password.data or "")
     if user is None:
         security.note_failed_login(username)

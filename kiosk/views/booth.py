@@ -22,7 +22,7 @@ from kiosk.models import BoothText
 from kiosk.storage import store
 from kiosk.wall import qr
 from kiosk.web.errors import render_error
-from kiosk.web.security import csrf, limiter
+from kiosk.web.security import csrf, limiter, retry_after_s
 
 bp = Blueprint("booth", __name__)
 
@@ -55,8 +55,10 @@ def _takes_from_this_booth() -> str:
     return f"booth:{_booth_id() or get_remote_address()}"
 
 
-def _too_many_takes(_limit: RequestLimit) -> flask.Response:
-    return render_error(429, gettext("这里录得太频繁了，请休息一会儿再录。"), "too_many_takes")
+def _too_many_takes(limit: RequestLimit) -> flask.Response:
+    response = render_error(429, gettext("这里录得太频繁了，请休息一会儿再录。"), "too_many_takes")
+    response.headers["Retry-After"] = str(retry_after_s(limit))
+    return response
 
 
 def _accepted(response: Response) -> bool:

@@ -8,11 +8,13 @@ beacon) opts out with ``security.csrf.exempt(view_or_blueprint)``. Rate limits l
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import timedelta
 
 from flask import Flask, current_app, request
 from flask_babel import gettext
-from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from gevent import sleep as gevent_sleep
@@ -42,7 +44,9 @@ HSTS_MAX_AGE_S = 180 * 24 * 3600
 # Extensions' settings (the kiosk's own KIOSK_* ones are read in ``kiosk.config``).
 EXTENSION_DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,  # a token lives as long as the (12-hour) session
-    "RATELIMIT_HEADERS_ENABLED": True,  # Retry-After on a 429
+    # Flask-Limiter would put its headers (a 15-minute Retry-After among them) on every answer of
+    # a limited route, a successful sign-in included; refusals set their own Retry-After instead.
+    "RATELIMIT_HEADERS_ENABLED": False,
     "RATELIMIT_STRATEGY": "moving-window",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
@@ -86,10 +90,26 @@ def _csrf_refused(_error: CSRFError) -> Response:
 
 
 def _rate_limited(error: RateLimitExceeded) -> Response:
-    """A 429: the response a limit's ``on_breach`` built, or the app's error page."""
+    """A 429: the response a limit's ``on_breach`` built, or the app's error page; always with Retry-After."""
     response = error.response if isinstance(error.response, Response) else render_error(429)
     response.status_code = 429
+    if "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(int(error.limit.limit.get_expiry()))  # at most one window
     return response
+
+
+def retry_after_s(limit: RequestLimit) -> int:
+    """Seconds until ``limit``'s window lets the next request through (for a 429's Retry-After)."""
+    return max(1, math.ceil(limit.reset_at - time.time()))
+
+
+def account_retry_after_s(username: str) -> int:
+    """Seconds until ``username`` may try again from this address."""
+    counter = _account_here(username)
+    if counter is None:
+        return 1
+    reset_at = limiter.limiter.get_window_stats(counter[0], *counter[1]).reset_time
+    return max(1, math.ceil(reset_at - time.time()))
 
 
 def _storage_uri(app: Flask) -> str:

@@ -12,8 +12,9 @@ Three guards stand in front of every request that carries a body:
   while a chunked body streams (Werkzeug's ``max_content_length``): past it, 413;
 - a limit on silence: a body that sends nothing for ``KIOSK_UPLOAD_IDLE_S`` seconds is
   dropped with 408, so stalled uploads cannot hold connections for ever;
-- limits on bodies in flight, per address and in all, so uploads keep to a share of the
-  worker's connections and pages and audio are served whatever uploads do;
+- limits on uploads in flight (files, or bodies over 64 KiB), per address and in all, so
+  uploads keep to a share of the worker's connections and pages, sign-ins, play reports
+  and audio are served whatever uploads do;
 - room on the disk: a body that would leave less than ``KIOSK_MIN_FREE_BYTES`` free is a
   507 before a byte is read, instead of a 500 when the disk fills half-way.
 
@@ -38,6 +39,7 @@ from werkzeug.exceptions import RequestTimeout
 from kiosk.storage import free_bytes, store
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+SMALL_BODY_BYTES = 64 * 1024  # forms and beacons are far smaller; anything larger is an upload
 # Console imports send many files in one form: they get their own, larger cap.
 BATCH_UPLOAD_PATHS = ("/admin/import",)
 REFUSALS_THAT_CLOSE = ("408", "413", "429", "503", "507")
@@ -129,12 +131,16 @@ class UploadGuard:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not _has_body(environ):
             return self.wsgi_app(environ, start_response)
-        address = environ.get("REMOTE_ADDR") or "-"
         sock = environ.get("gunicorn.socket")
+        idle_s = float(self.config["KIOSK_UPLOAD_IDLE_S"])
+        if not _is_upload(environ):  # a sign-in form, a play report: capped and timed, never queued
+            environ["wsgi.input"] = IdleLimitedInput(environ["wsgi.input"], sock, idle_s)
+            return self.wsgi_app(environ, start_response)
+        address = environ.get("REMOTE_ADDR") or "-"
         refusal = self._admit(address, _declared_length(environ))
         if refusal is not None:
             return _StopReading(_refuse(environ, start_response, *refusal), sock)
-        environ["wsgi.input"] = IdleLimitedInput(environ["wsgi.input"], sock, float(self.config["KIOSK_UPLOAD_IDLE_S"]))
+        environ["wsgi.input"] = IdleLimitedInput(environ["wsgi.input"], sock, idle_s)
         refused: list[bool] = []
         try:
             body = self.wsgi_app(environ, _noting_refusals(start_response, refused))
@@ -171,6 +177,18 @@ def _declared_length(environ: dict[str, Any]) -> int | None:
         return int(environ["CONTENT_LENGTH"]) if environ.get("CONTENT_LENGTH") else None
     except ValueError:
         return None
+
+
+def _is_upload(environ: dict[str, Any]) -> bool:
+    """Whether the body is an upload (a file, or large, or of unknown length), not a small form.
+
+    Only uploads count against the limits on bodies in flight: otherwise stalled uploads
+    would leave no room for a librarian's sign-in or a listener's play report.
+    """
+    if environ.get("CONTENT_TYPE", "").lower().startswith("multipart/"):
+        return True
+    declared = _declared_length(environ)
+    return declared is None or declared > SMALL_BODY_BYTES
 
 
 def _has_body(environ: dict[str, Any]) -> bool:
