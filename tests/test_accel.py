@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,14 +21,25 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from bench.common import NGINX, free_port, render_deploy_nginx
+from bench.common import NGINX, render_deploy_nginx
 from kiosk.extensions import db
 from kiosk.media import public_tree
 from kiosk.models import Book, Track
 from tests.factories import gen_book, gen_track
+from tests.helpers import free_port, port_open, require_tool, wait_until
 
 ACCEL_PREFIX = "/_media/"
-needs_nginx = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is not installed")
+NGINX_START_TIMEOUT_S = 10.0
+
+
+@pytest.fixture
+def nginx() -> str:
+    """Debian's nginx binary: skipped without it (failed under CI, which installs it)."""
+    require_tool("nginx", os.access(NGINX, os.X_OK), f"apt-get install nginx, for {NGINX}")
+    return NGINX
+
+
+needs_nginx = pytest.mark.usefixtures("nginx")
 
 
 @pytest.fixture
@@ -114,17 +123,26 @@ def _app_server(app: Flask, seen: list[str] | None = None) -> Iterator[int]:
         thread.join(timeout=10)
 
 
+def _error_log(workdir: Path) -> str:
+    """The end of nginx's error log, for a failure message."""
+    log = workdir / "error.log"
+    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no error.log)"
+
+
 @contextlib.contextmanager
 def _nginx(conf: Path, workdir: Path, port: int) -> Iterator[None]:
-    """nginx in the foreground with ``conf``, stopped at the end."""
+    """nginx in the foreground with ``conf``, accepting on ``port``; stopped at the end."""
     argv = [NGINX, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "error.log"), "-g", "daemon off;"]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def listening() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"nginx exited with {process.returncode}:\n{_error_log(workdir)}")
+        return port_open(port)
+
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            time.sleep(0.05)
+        wait_until(listening, NGINX_START_TIMEOUT_S, f"nginx to accept on 127.0.0.1:{port}",
+                   details=lambda: _error_log(workdir))
         yield
     finally:
         process.terminate()
@@ -149,7 +167,7 @@ def app_saw() -> list[str]:
 
 
 @pytest.fixture
-def front(accel_app: Flask, tmp_path: Path, app_saw: list[str]) -> Iterator[int]:
+def front(nginx: str, accel_app: Flask, tmp_path: Path, app_saw: list[str]) -> Iterator[int]:
     """deploy/nginx.conf on a loopback port, in front of the app: the port to ask."""
     port = free_port()
     with _app_server(accel_app, app_saw) as app_port:

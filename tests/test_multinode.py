@@ -3,7 +3,8 @@
 As ``deploy/README.md`` describes: ``kiosk init`` once, then two ``kiosk serve --no-worker``
 processes on two ports (the web nodes) and one ``kiosk worker`` (the worker node), all with the
 same ``KIOSK_DATABASE_URL``, ``KIOSK_REDIS_URL``, ``KIOSK_DATA_DIR`` and ``KIOSK_SECRET_KEY``.
-Runs only when ``KIOSK_TEST_DATABASE_URL`` (PostgreSQL) and ``KIOSK_TEST_REDIS_URL`` are set.
+Runs only when ``KIOSK_TEST_DATABASE_URL`` (PostgreSQL) and ``KIOSK_TEST_REDIS_URL`` are set
+(deselected otherwise, by the ``postgres`` and ``redis`` markers: see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,25 +35,14 @@ from kiosk.models import Recording, Track
 from recorder import synth
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL, server_database
 from tests.factories import gen_book, gen_track
+from tests.helpers import free_port, wait_until
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not ((TEST_DATABASE_URL or "").startswith("postgresql") and TEST_REDIS_URL),
-        reason="needs KIOSK_TEST_DATABASE_URL (PostgreSQL) and KIOSK_TEST_REDIS_URL",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 SECRET = "multinode-test-secret"  # noqa: S105 - shared by the nodes, as in a real deployment
 PASSWORD = "correct horse battery"  # noqa: S105 - test fixture
 START_TIMEOUT_S = 60.0
 MASTERING_TIMEOUT_S = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -95,19 +83,26 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
         process.wait(timeout=10)
 
 
+def log_tail(log: Path) -> str:
+    """The end of a node's log."""
+    return log.read_text(errors="replace")[-3000:]
+
+
+def healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> bool:
+    """Whether ``/healthz`` answers 200; fails the test at once if the node has exited."""
+    if process.poll() is not None:
+        pytest.fail(f"node exited with {process.returncode}:\n{log_tail(log)}")
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:  # noqa: S310 - loopback
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
 def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"node exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:  # noqa: S310 - loopback
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{base} not healthy after {START_TIMEOUT_S:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+    """Wait for a node's ``/healthz``; fail with its log if it does not come up in time."""
+    wait_until(lambda: healthy(base, process, log), START_TIMEOUT_S, f"{base}/healthz to answer 200",
+               interval_s=0.2, details=lambda: log_tail(log))
 
 
 def flush_shared_state(redis_url: str) -> None:
@@ -225,11 +220,12 @@ def test_a_take_sent_to_one_node_is_mastered_by_the_worker_and_streams_from_the_
     wav = synth.speechlike(tmp_path / "take.wav", duration_s=8, level_lufs=-24, pad_head_s=1, pad_tail_s=1)
     token = post_take(cluster.a, wav)["token"]
 
-    deadline = time.monotonic() + MASTERING_TIMEOUT_S
-    status = get_json(f"{cluster.b}/api/v1/recordings/{token}")
-    while status["status"] in ("queued", "processing") and time.monotonic() < deadline:
-        time.sleep(0.5)
-        status = get_json(f"{cluster.b}/api/v1/recordings/{token}")
+    def finished() -> dict[str, Any] | None:
+        status: dict[str, Any] = get_json(f"{cluster.b}/api/v1/recordings/{token}")
+        return None if status["status"] in ("queued", "processing") else status
+
+    status = wait_until(finished, MASTERING_TIMEOUT_S, f"take {token} to be mastered (seen from node B)",
+                        interval_s=0.5, details=cluster.tails)
     assert status["status"] == "done", f"{status}\n{cluster.tails()}"
     assert abs(status["report"]["final_lufs"] + 18) <= 1
 

@@ -1,10 +1,13 @@
-"""Scan statistics: counted once per phone per window, nothing personal stored, never in the way."""
+"""Scan statistics: counted once per phone per window, nothing personal stored, never in the way.
+
+How long a redirect takes while another writer holds the database is measured by
+``bench/bench_give_up.py`` (a ratio to the unlocked redirect), not asserted here.
+"""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -148,23 +151,25 @@ def test_a_failed_write_is_logged_and_the_visitor_goes_through(
     assert any("not recorded" in r.getMessage() for r in caplog.records)
 
 
-def test_a_locked_database_does_not_slow_the_redirect(app: Flask, client: FlaskClient) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        pytest.skip("holds a SQLite write lock")
+@pytest.mark.sqlite_only  # holds SQLite's own write lock; tests/test_postgres_redis.py has PostgreSQL's
+def test_a_locked_database_does_not_hold_up_the_redirect(
+    app: Flask, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another writer holds the database until the redirect has come back: the scan gives up, the visitor goes on."""
     code = section_code(app)
     locker = sqlite3.connect(
         app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"), isolation_level=None
     )
     locker.execute("BEGIN IMMEDIATE")  # another writer holds the database
     try:
-        started = time.monotonic()
-        response = client.get(f"/Q/{code}")
-        elapsed_s = time.monotonic() - started
+        with caplog.at_level(logging.WARNING, logger="kiosk.insights.scans"):
+            response = client.get(f"/Q/{code}")
     finally:
         locker.execute("ROLLBACK")
         locker.close()
     assert response.status_code == 302
-    assert elapsed_s < 1.5, elapsed_s
+    assert response.headers["Location"].endswith("/sections/jingdian-songdu")
+    assert any("not recorded" in r.getMessage() for r in caplog.records)
     assert scan_rows(app) == []
     client.get(f"/Q/{code}")  # the lock is gone and the pooled connection is patient again
     assert len(scan_rows(app)) == 1
@@ -183,7 +188,6 @@ def test_counts(app: Flask, client: FlaskClient) -> None:
     "path",
     [
         "/q/",
-        "/q/%00",
         "/q/" + "A" * 200,
         "/q/!!!",
         "/Q/ZZZZZ",
@@ -198,3 +202,12 @@ def test_unknown_or_malformed_codes_answer_a_friendly_404(client: FlaskClient, p
     page = response.get_data(as_text=True)
     assert "没有找到" in page
     assert "Traceback" not in page and "sqlalchemy" not in page.lower()
+
+
+def test_a_nul_byte_in_a_code_is_refused_in_words_and_not_counted(app: Flask, client: FlaskClient) -> None:
+    """A NUL byte is refused before any view runs (tests/test_edge_inputs.py): a 400 in words, no scan."""
+    response = client.get(f"/q/{section_code(app)}%00")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "无法识别的字符" in page and "Traceback" not in page
+    assert scan_rows(app) == []

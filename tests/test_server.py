@@ -2,34 +2,38 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bench.common import free_port
+from tests.helpers import free_port, port_open, wait_until
 
 REPO = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 20.0
 
 
 @pytest.fixture
-def fairness_server() -> Iterator[int]:
+def fairness_server(tmp_path: Path) -> Iterator[int]:
     """gunicorn with one KioskWorker serving tests/fairness_app.py: its port."""
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "--worker-class", "kiosk.web.server.KioskWorker", "--workers", "1",
             "--keep-alive", "15", "--bind", f"127.0.0.1:{port}", "tests.fairness_app:app"]
-    process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(argv, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
+
+    def listening() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        return port_open(port)
+
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            time.sleep(0.05)
+        wait_until(listening, START_TIMEOUT_S, f"gunicorn (KioskWorker) to accept on 127.0.0.1:{port}",
+                   details=lambda: log.read_text(errors="replace")[-3000:])
         yield port
     finally:
         process.terminate()

@@ -8,14 +8,13 @@ the README tells a newcomer to run it; Chromium is driven by Playwright's Python
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -25,6 +24,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from recorder import synth
+from tests.helpers import free_port, require_tool, wait_until
 
 from . import chromium_executable
 
@@ -56,13 +58,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _kiosk_command() -> list[str]:
     """The installed ``kiosk`` console script, or the same entry point through this Python."""
     script = Path(sys.executable).with_name("kiosk")
@@ -90,15 +85,14 @@ def _healthy(base_url: str) -> bool:
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
     """Poll ``/healthz`` until it answers, failing early with the log if the server dies."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if process.poll() is not None:
             pytest.fail(f"kiosk serve exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        if _healthy(base_url):
-            return
-        time.sleep(0.25)
-    waited = f"{SERVER_START_TIMEOUT_S:.0f} s"
-    pytest.fail(f"kiosk serve not healthy after {waited}:\n{log.read_text()[-4000:]}")
+        return _healthy(base_url)
+
+    wait_until(healthy, SERVER_START_TIMEOUT_S, f"kiosk serve --demo at {base_url}/healthz to answer 200",
+               interval_s=0.25, details=lambda: log.read_text()[-4000:])
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -146,7 +140,7 @@ class LiveKiosk:
 def live_kiosk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveKiosk]:
     """``kiosk serve --demo`` on a free port and a fresh data dir (with its worker)."""
     data_dir = tmp_path_factory.mktemp("kiosk-browser")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = data_dir / "server.log"
     env = _server_env(data_dir / "media")
@@ -198,9 +192,10 @@ def api(live_server: str) -> Callable[[str], Any]:
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Any]:
     """Playwright's driver: one per test session (its sync API allows no second one at once)."""
-    if chromium_executable() is None:
-        pytest.skip("Chromium not found: apt-get install chromium, or set KIOSK_TEST_CHROMIUM")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    require_tool("Chromium", chromium_executable() is not None, "apt-get install chromium, or set KIOSK_TEST_CHROMIUM")
+    require_tool("Playwright", importlib.util.find_spec("playwright") is not None, "pip install -e '.[test]'")
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as driver:
         yield driver
 
@@ -316,7 +311,6 @@ CSP_WATCH = (
 @pytest.fixture(scope="session")
 def fake_voice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """8 s of speech-like sound at −24 LUFS between 1 s of silence each side (48 kHz mono WAV)."""
-    synth = pytest.importorskip("recorder.synth")
     path = tmp_path_factory.mktemp("fake-microphone") / "voice.wav"
     synth.speechlike(
         path, duration_s=8, level_lufs=-24, pad_head_s=1, pad_tail_s=1, sample_rate_hz=FAKE_VOICE_RATE_HZ

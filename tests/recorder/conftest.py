@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from recorder import synth
 from recorder.tags import TrackTags
+from tests.helpers import require_tool
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +23,12 @@ def padded_take(takes: Path) -> Path:
     """12 s of speech-like audio at -23 LUFS between 5 s of digital silence each side."""
     return synth.speechlike(takes / "padded.wav", duration_s=12, level_lufs=-23,
                             pad_head_s=5, pad_tail_s=5)
+
+
+@pytest.fixture
+def espeak_ng() -> None:
+    """espeak-ng, the speech synthesiser of the demo: skipped without it (failed under CI)."""
+    require_tool("espeak-ng", shutil.which("espeak-ng") is not None, "apt-get install espeak-ng")
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
-"""loudness: one-pass measurement checked against pyloudnorm."""
+"""loudness: one-pass measurement checked against pyloudnorm.
+
+How quickly an overlong file is refused is measured by ``bench/bench_give_up.py``.
+"""
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import pytest
@@ -38,10 +40,8 @@ def test_noise_has_no_speech(tmp_path: Path) -> None:
 
 def test_decoded_length_capped_when_header_is_silent(tmp_path: Path) -> None:
     flac = silent_flac(tmp_path / "unknown-length.flac", hours=2, claim_length=False)
-    started = time.monotonic()
     with pytest.raises(TooLongError) as info:
         measure(flac, Preset(max_duration_s=30))
-    assert time.monotonic() - started < 10
     assert info.value.code == "too_long"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -52,7 +51,7 @@ def test_to_dict_is_json() -> None:
     assert data["advice"][0]["code"] == "silent"
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+@pytest.mark.usefixtures("espeak_ng")
 def test_fast_reader_not_called_noisy(tmp_path: Path) -> None:
     # espeak-ng hardly pauses: its quietest windows are speech, not room noise.
     take = synth.speech("床前明月光，疑是地上霜。举头望明月，低头思故乡。", tmp_path / "s.wav")

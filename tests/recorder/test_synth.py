@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ def test_pleasant_reading_length(tmp_path: Path) -> None:
     assert integrated_lufs(data, rate) > -40
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+@pytest.mark.usefixtures("espeak_ng")
 def test_espeak_speech(tmp_path: Path) -> None:
     path = synth.speech("欢迎来到图书馆", tmp_path / "s.wav", lang="cmn")
     data, rate = decode(path, tmp_path)
