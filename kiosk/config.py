@@ -33,7 +33,7 @@ TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_SESSION_LIFETIME_S": (12 * 3600, int),  # a console sign-in lasts a working day
     "KIOSK_BEACON_LIMIT": ("300 per minute", str),  # play reports from one address
     "KIOSK_CJK_FONT": (None, str),  # a font file for the printed wall, if not the system's or ours
-    "KIOSK_UPLOAD_MAX_BYTES": (300 * 1024 * 1024, int),  # one booth take or chapter upload
+    "KIOSK_UPLOAD_MAX_BYTES": (1024 ** 3, int),  # one take or chapter: 1 GiB holds 90 min of 48 kHz 16-bit stereo WAV
     "KIOSK_IMPORT_MAX_BYTES": (2 * 1024 * 1024 * 1024, int),  # one console import of many files
     "KIOSK_UPLOAD_IDLE_S": (10.0, float),  # an upload that sends nothing this long is dropped
     "KIOSK_UPLOADS_PER_ADDRESS": (3, int),  # uploads in flight from one address

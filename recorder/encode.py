@@ -49,7 +49,8 @@ def atomic_path(destination: str | os.PathLike[str], *, suffix: str = "") -> Ite
 
 
 def mp3_argv(
-    inputs: list[str], output_path: Path, *, filter_chain: str, preset: Preset,
+    inputs: list[str], output_path: Path, *, filter_graph: str, output_label: str,
+    preset: Preset,
 ) -> list[str]:
     """The ffmpeg arguments for one decode → filter → MP3 encode → verify pass.
 
@@ -59,8 +60,8 @@ def mp3_argv(
     """
     return [
         "-y", *inputs,
-        "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
-        "-af", filter_chain,
+        "-filter_complex", filter_graph, "-map", output_label,
+        "-map_metadata", "-1", "-map_chapters", "-1",
         "-ar", str(preset.sample_rate_hz), "-ac", str(preset.channels),
         "-c:a", "libmp3lame", "-b:a", f"{preset.bitrate_kbps}k", "-abr", "0",
         "-compression_level", str(preset.mp3_compression_level),
@@ -76,16 +77,18 @@ def encode_mp3(
     inputs: list[str],
     output_path: str | os.PathLike[str],
     *,
-    filter_chain: str,
+    filter_graph: str,
+    output_label: str,
     preset: Preset = DEFAULT,
 ) -> EncodedLevels:
-    """Decode the input, apply ``filter_chain``, write a CBR MP3 atomically, meter it.
+    """Decode the inputs, run ``filter_graph``, write its ``output_label`` as CBR MP3, meter it.
 
     Args:
-        inputs: Input options ending in ``-i PATH`` (``loudness.input_args`` for a take,
-            ``loudness.raw_input_args`` for its kept conditioned signal).
+        inputs: Input options, each ending in ``-i PATH`` (``loudness.input_args`` for a
+            take, ``loudness.raw_input_args`` for its kept conditioned signal).
         output_path: Destination; replaced atomically when the encode succeeds.
-        filter_chain: An ffmpeg ``-af`` chain (see ``recorder.steps``).
+        filter_graph: An ffmpeg ``-filter_complex`` graph (see ``recorder.steps``).
+        output_label: The graph's output to encode, e.g. ``"[master]"``.
         preset: Sample rate, channels, bitrate and the decode cap.
 
     Returns:
@@ -96,7 +99,8 @@ def encode_mp3(
     """
     cap_s = preset.max_duration_s + 1
     with atomic_path(Path(output_path)) as tmp:
-        argv = mp3_argv(inputs, tmp, filter_chain=filter_chain, preset=preset)
+        argv = mp3_argv(inputs, tmp, filter_graph=filter_graph, output_label=output_label,
+                        preset=preset)
         proc = ffmpeg.run(argv, timeout_s=60.0 + cap_s / ENCODE_SPEED_FLOOR_X, label="encode")
     summary = parse_summary(proc.stderr)
     return EncodedLevels(summary["integrated_lufs"], summary["true_peak_dbtp"])

@@ -69,6 +69,20 @@ class TooLongError(RecorderError):
     message_zh = "录音太长，超过了允许的时长"
 
 
+class TruncatedError(RecorderError):
+    """The file ends before its header says it does: an upload or copy was cut off."""
+
+    code = "truncated"
+    message_zh = "文件不完整，可能没有上传完，请重新上传"
+
+
+class TooShortError(RecorderError):
+    """Too little audio to master (under the preset's ``min_duration_s``)."""
+
+    code = "too_short"
+    message_zh = "录音太短，请至少录几秒钟"
+
+
 class TooLargeError(RecorderError):
     """The file is larger than the preset allows."""
 

@@ -47,12 +47,21 @@ _SUMMARY = {
     "true_peak_dbtp": re.compile(r"True peak:\s+Peak:\s+" + _NUM),
 }
 _CLIP_STAT = re.compile(r"\[astats@raw @ [^\]]+\] ([A-Za-z ]+): " + _NUM)
+_OUT_TIME = re.compile(r"^out_time_us=(\d+)$", re.MULTILINE)
 _WINDOW = re.compile(r"pts_time:([\d.]+)\s+lavfi\.r128\.M=" + _NUM)
 MOMENTARY_WINDOW_S = 0.4
 MIN_NOISE_S = 1.0  # less non-speech than this and the noise floor is unknown
 NOISE_GUARD_WINDOWS = 4  # non-speech windows this close to speech still hold its energy
+STEADY_SPAN = 2  # windows either side that must agree for a window to be taken for noise
+STEADY_DB = 4.0  # room tone moves less than this across them; syllables move more
 RAW_STATS = ("astats@raw=measure_perchannel=none"
              ":measure_overall=Peak_level+Peak_count+Number_of_samples")
+# ebur128 prints no momentary level until it has 400 ms of audio, which hid speech in the
+# first 0.3 s of a take. The meter is fed that much digital silence first (taken out again
+# before the conditioned signal is written), so the first windows are measured too.
+METER_LEAD_S = MOMENTARY_WINDOW_S - 0.1
+ROOM_TONE_ABOVE_QUIET_DB = 6.0  # windows this close to the quietest count as room tone
+ROOM_TONE_GUARD_WINDOWS = 2
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ class Measurement:
         first_speech_s: Start of the first speech window (None without speech).
         last_speech_end_s: End of the last speech window (None without speech).
         conditioned_peak_dbfs: Sample peak of the conditioned signal.
+        room_tone_s: The longest stretch of room tone (start, end) in seconds - no speech,
+            not digital silence - to pad the master with; None when the take has none.
     """
 
     integrated_lufs: float
@@ -90,6 +101,7 @@ class Measurement:
     first_speech_s: float | None
     last_speech_end_s: float | None
     conditioned_peak_dbfs: float = math.nan
+    room_tone_s: tuple[float, float] | None = None
 
     @property
     def peak_db(self) -> float:
@@ -155,6 +167,25 @@ def input_args(path: Path, cap_s: float, input_format: str | None) -> list[str]:
     return ["-t", f"{cap_s:.3f}", *forced, "-i", str(path)]
 
 
+def demuxed_seconds(path: Path, preset: Preset, input_format: str | None) -> float:
+    """How long the audio stream is, up to the decode cap, by copying packets (no decoding).
+
+    For files whose header does not tell: a 40 kB FLAC can hold ten hours of silence, and
+    finding that out by decoding costs the whole cap in CPU and scratch space; its packets
+    are counted in a blink. The copy stops at the cap, like every decode.
+    """
+    argv = [*input_args(path, preset.max_duration_s + 1, input_format), "-map", "0:a:0",
+            "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"]
+    try:
+        proc = ffmpeg.run(argv, timeout_s=_timeout_s(preset.max_duration_s), label="length")
+    except FfmpegError as exc:
+        if exc.returncode is None:
+            raise
+        raise NotAudioError(f"cannot read {path}: {exc.stderr_tail[-300:]}") from exc
+    found = _OUT_TIME.findall(proc.stdout)
+    return int(found[-1]) / 1e6 if found else 0.0
+
+
 def raw_input_args(raw_path: Path, preset: Preset) -> list[str]:
     """Input options for a conditioned signal kept by ``measure(conditioned_path=...)``."""
     return ["-f", RAW_FORMAT, "-ar", str(preset.sample_rate_hz), "-ch_layout", "mono",
@@ -165,12 +196,15 @@ def _argv(path: Path, preset: Preset, windows_file: Path, input_format: str | No
           true_peak: bool, output: list[str]) -> list[str]:
     """Build the measurement command."""
     window_samples = preset.sample_rate_hz * preset.window_ms // 1000
+    lead_samples = round(METER_LEAD_S * preset.sample_rate_hz)
     graph = steps.chain(
         RAW_STATS,
         steps.prepare(preset.sample_rate_hz, preset.highpass_hz),
+        f"adelay=delays={lead_samples}S:all=1",
         f"asetnsamples=n={window_samples}:p=1",
         steps.loudness_meter(true_peak=true_peak, per_frame=True),
         f"ametadata=mode=print:key=lavfi.r128.M:file={_safe(windows_file)}",
+        f"atrim=start_sample={lead_samples},asetpts=PTS-STARTPTS",
     )
     cap_s = preset.max_duration_s + 1
     return [*input_args(path, cap_s, input_format), "-map", "0:a:0", "-vn", "-sn", "-dn",
@@ -190,13 +224,19 @@ def _timeout_s(max_duration_s: float) -> float:
     return 60.0 + max_duration_s / DECODE_SPEED_FLOOR_X
 
 
-def parse_windows(text: str) -> tuple[list[float], list[float]]:
-    """Parse ametadata's print output into window start times and momentary levels."""
+def parse_windows(text: str, lead_s: float = METER_LEAD_S) -> tuple[list[float], list[float]]:
+    """Parse ametadata's print output into window start times and momentary levels.
+
+    Times are of the take: the meter's lead of silence (``lead_s``) is taken off, and its
+    own windows left out.
+    """
     times_s: list[float] = []
     levels: list[float] = []
     for match in _WINDOW.finditer(text):
-        times_s.append(float(match.group(1)))
-        levels.append(float(match.group(2)))
+        time_s = round(float(match.group(1)) - lead_s, 6)
+        if time_s >= 0:
+            times_s.append(time_s)
+            levels.append(float(match.group(2)))
     return times_s, levels
 
 
@@ -227,7 +267,8 @@ def _build(stderr: str, times_s: list[float], levels: list[float], preset: Prese
     summary = parse_summary(stderr)
     raw = parse_raw_stats(stderr)
     quiet, spread = noise_floor_and_spread(levels)
-    threshold = speech_threshold_dbfs(summary["integrated_lufs"], quiet, preset)
+    threshold = speech_threshold_dbfs(summary["integrated_lufs"], steady_quiet_dbfs(levels),
+                                      preset)
     speech = find_speech(times_s, levels, threshold, spread, preset)
     return Measurement(
         integrated_lufs=summary["integrated_lufs"],
@@ -242,6 +283,7 @@ def _build(stderr: str, times_s: list[float], levels: list[float], preset: Prese
         first_speech_s=speech[1],
         last_speech_end_s=speech[2],
         conditioned_peak_dbfs=summary["sample_peak_dbfs"],
+        room_tone_s=room_tone_span(times_s, levels, threshold, quiet, preset, duration_s),
     )
 
 
@@ -266,6 +308,19 @@ def noise_floor_and_spread(levels: list[float]) -> tuple[float, float]:
     quiet = _percentile(live, NOISE_FLOOR_PERCENTILE)
     loud = _percentile(live, LOUD_PERCENTILE)
     return quiet, loud - quiet
+
+
+def steady_quiet_dbfs(levels: list[float]) -> float:
+    """The quiet level speech must rise above: the 10th percentile of the steady windows.
+
+    A reader whose pauses are digital silence (a browser's noise suppression) has soft
+    sentences for quietest live windows; taking those for the noise would raise the speech
+    threshold over them. Steady windows (see ``_pause_windows``) are room tone or hum; a
+    take with none has no noise to rise above (``-inf``).
+    """
+    steady = sorted(v for i, v in enumerate(levels) if v > DIGITAL_SILENCE_DBFS
+                    and _steady(levels[max(0, i - STEADY_SPAN):i + STEADY_SPAN + 1]))
+    return _percentile(steady, NOISE_FLOOR_PERCENTILE) if steady else -math.inf
 
 
 def _percentile(sorted_values: list[float], percent: float) -> float:
@@ -338,8 +393,49 @@ def pause_noise_floor(levels: list[float], threshold_dbfs: float, spread_db: flo
     return _percentile(live, NOISE_FLOOR_PERCENTILE)
 
 
+def room_tone_span(times_s: list[float], levels: list[float], threshold_dbfs: float,
+                   quiet_dbfs: float, preset: Preset, duration_s: float) -> tuple[float, float] | None:
+    """The longest run of windows that hold only room tone, as (start, end) seconds.
+
+    A room-tone window is within ``ROOM_TONE_ABOVE_QUIET_DB`` of the take's quietest
+    windows, not digital silence, steady (see ``_pause_windows``), and has no speech window
+    within ``ROOM_TONE_GUARD_WINDOWS`` (the faint ends of words are not room tone). A
+    window's momentary level covers the 400 ms up to its end, so a run of them vouches for
+    that whole span.
+    """
+    if not math.isfinite(quiet_dbfs):
+        return None
+    ceiling = min(threshold_dbfs, quiet_dbfs + ROOM_TONE_ABOVE_QUIET_DB)
+    window_s = preset.window_ms / 1000
+    guard = ROOM_TONE_GUARD_WINDOWS
+    voiced = [level > threshold_dbfs for level in levels]
+    best: tuple[float, float] | None = None
+    run_start: float | None = None
+    for index, (time_s, level) in enumerate(zip([*times_s, math.inf], [*levels, math.inf],
+                                                strict=True)):
+        near_speech = any(voiced[max(0, index - guard):index + guard + 1])
+        steady = _steady(levels[max(0, index - STEADY_SPAN):index + STEADY_SPAN + 1])
+        if DIGITAL_SILENCE_DBFS < level <= ceiling and not near_speech and steady:
+            run_start = time_s if run_start is None else run_start
+            last = time_s
+            continue
+        if run_start is not None:
+            span = (max(0.0, run_start + window_s - MOMENTARY_WINDOW_S),
+                    min(duration_s, last + window_s))
+            if best is None or span[1] - span[0] > best[1] - best[0]:
+                best = span
+            run_start = None
+    return best
+
+
 def _pause_windows(levels: list[float], threshold_dbfs: float) -> list[float]:
-    """Levels of windows with no speech window within the guard distance."""
+    """Levels of windows with no speech window within the guard distance that are steady.
+
+    Level alone cannot tell a soft sentence from room noise; their movement can: room
+    tone's momentary level barely moves from one window to the next, while even soft
+    speech rises and falls with its syllables. A window whose neighbourhood (``STEADY_SPAN``
+    windows either side) moves more than ``STEADY_DB`` is not taken for noise.
+    """
     guard = NOISE_GUARD_WINDOWS
     speech = [level > threshold_dbfs for level in levels]
     # Prefix sums of speech windows answer "any speech in [i - guard, i + guard]" in O(1).
@@ -348,16 +444,24 @@ def _pause_windows(levels: list[float], threshold_dbfs: float) -> list[float]:
         prefix.append(prefix[-1] + voiced)
     count = len(levels)
     return [level for i, level in enumerate(levels)
-            if prefix[min(count, i + guard + 1)] == prefix[max(0, i - guard)]]
+            if prefix[min(count, i + guard + 1)] == prefix[max(0, i - guard)]
+            and _steady(levels[max(0, i - STEADY_SPAN):i + STEADY_SPAN + 1])]
 
 
-def chain_loudness(inputs: list[str], filter_chain: str, preset: Preset = DEFAULT) -> float:
-    """Integrated loudness of the input after ``filter_chain`` (no encode, no peak scan).
+def _steady(levels: list[float]) -> bool:
+    """Whether live window levels stay within ``STEADY_DB`` of each other (digital zero aside)."""
+    live = [v for v in levels if v > DIGITAL_SILENCE_DBFS]
+    return not live or max(live) - min(live) <= STEADY_DB
+
+
+def graph_loudness(inputs: list[str], filter_graph: str, output_label: str,
+                   preset: Preset = DEFAULT) -> float:
+    """Integrated loudness of ``filter_graph``'s output ``output_label`` (no encode, no peak scan).
 
     Used to meter a limiter's output, since limiting lowers loudness by an amount only
     the audio itself can tell.
     """
-    graph = steps.chain(filter_chain, "ebur128=framelog=quiet")
-    argv = [*inputs, "-map", "0:a:0", "-af", graph, "-f", "null", "-"]
+    graph = f"{filter_graph};{output_label}ebur128=framelog=quiet[metered]"
+    argv = [*inputs, "-filter_complex", graph, "-map", "[metered]", "-f", "null", "-"]
     proc = ffmpeg.run(argv, timeout_s=_timeout_s(preset.max_duration_s), label="limit")
     return parse_summary(proc.stderr)["integrated_lufs"]

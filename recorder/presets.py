@@ -39,12 +39,23 @@ class Preset:
         min_speech_s: Less speech than this and the take is refused as silent.
         min_dynamic_spread_db: Speech swings between syllables and pauses; a take whose
             loud and quiet windows differ by less than this is steady noise or hum.
-        limiter_margin_db: Extra room below the ceiling for inter-sample and MP3 overshoot.
+        limiter_margin_db: Room between the true-peak limiter's ceiling and
+            ``true_peak_ceiling_dbtp`` for the MP3 coder's overshoot (a few tenths of a dB
+            on speech, up to half a dB over an hour's peaks), so limited peaks end within
+            a dB under the ceiling and one encode is enough.
+        limiter_attack_ms: The limiter's look-ahead: how early gain starts coming down.
+        limiter_release_ms: How fast it recovers: short, so only the peak itself loses
+            level (the limiter works on 4x oversampled audio, where this is gentle).
+        limiter_oversample: Oversampling factor of the true-peak limiter.
+        peak_allowance_db: How far a plain gain's output may rise over the input's
+            sample peak (inter-sample peaks plus MP3 overshoot) before a limiter is used.
         codec_loss_lu: How much quieter LAME's output is than its input at this bitrate:
             its quantiser rounds magnitudes down, by 0.45 LU at 96 kbit/s mono on speech
             and speech-like noise alike (0.26 at 192 kbit/s). Aimed for, then verified.
+        min_duration_s: Shortest take accepted (decoded audio): under it, "too short".
         max_duration_s: Longest take accepted (checked on decoded audio).
-        max_size_bytes: Largest file accepted.
+        max_size_bytes: Largest file accepted: 1 GiB, which holds 90 minutes of 48 kHz
+            16-bit stereo WAV (989 MiB), the largest ordinary booth or studio format.
     """
 
     target_lufs: float = -18.0
@@ -62,10 +73,15 @@ class Preset:
     window_ms: int = 100
     min_speech_s: float = 0.5
     min_dynamic_spread_db: float = 3.0
-    limiter_margin_db: float = 2.0
+    limiter_margin_db: float = 0.5
+    limiter_attack_ms: float = 1.0
+    limiter_release_ms: float = 15.0
+    limiter_oversample: int = 4
+    peak_allowance_db: float = 0.5
     codec_loss_lu: float = 0.45
+    min_duration_s: float = 2.0
     max_duration_s: float = 90 * 60.0
-    max_size_bytes: int = 300 * 1024 * 1024
+    max_size_bytes: int = 1024 * 1024 * 1024
 
     def with_target(self, target_lufs: float) -> Preset:
         """Return a copy with another loudness target."""

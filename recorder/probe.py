@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from recorder import ffmpeg
@@ -21,6 +21,8 @@ from recorder.presets import DEFAULT, Preset
 
 PROBE_DECODE_S = 0.5
 PROBE_TIMEOUT_S = 60.0
+ESTIMATED_DURATION = "Estimating duration from bitrate"
+WAV_HEADER_SCAN_BYTES = 64 * 1024
 
 _INPUT_RE = re.compile(r"^Input #0, ([^,]+(?:,[^,]+)*?), from ", re.MULTILINE)
 _DURATION_RE = re.compile(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
@@ -39,6 +41,7 @@ class ProbeResult:
         sample_rate_hz: Sample rate of the stream.
         channels: Channel count (0 if ffmpeg did not say).
         duration_s: Duration claimed by the container, or None when unknown.
+        duration_estimated: ffmpeg only estimated ``duration_s`` from the bitrate.
         has_audio: Always True for a returned result (otherwise NotAudioError is raised).
         size_bytes: Size of the file.
     """
@@ -50,6 +53,7 @@ class ProbeResult:
     duration_s: float | None
     has_audio: bool
     size_bytes: int
+    duration_estimated: bool = False
 
     @property
     def demuxer(self) -> str:
@@ -83,7 +87,36 @@ def probe(path: str | os.PathLike[str], preset: Preset = DEFAULT) -> ProbeResult
             proc = ffmpeg.run(argv, timeout_s=PROBE_TIMEOUT_S, label="probe")
         except FfmpegError as exc:
             raise NotAudioError(f"{file} is not decodable audio: {exc.stderr_tail[-300:]}") from exc
-    return parse_banner(proc.stderr, size_bytes=size_bytes)
+    info = parse_banner(proc.stderr, size_bytes=size_bytes)
+    if info.demuxer == "wav" and info.duration_estimated:
+        claimed_s = wav_header_seconds(file)
+        if claimed_s is not None:  # ffmpeg clamps a data size larger than the file: we don't
+            info = replace(info, duration_s=claimed_s, duration_estimated=False)
+    return info
+
+
+def wav_header_seconds(path: Path) -> float | None:
+    """The duration a RIFF/WAVE header states (data size over byte rate), or None.
+
+    None for a streaming header (size 0 or 0xFFFFFFFF) or one we cannot read.
+    """
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(WAV_HEADER_SCAN_BYTES)
+    except OSError:
+        return None
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    byte_rate, at = 0, 12
+    while at + 8 <= len(head):
+        chunk, size = head[at:at + 4], int.from_bytes(head[at + 4:at + 8], "little")
+        if chunk == b"fmt " and at + 20 <= len(head):
+            byte_rate = int.from_bytes(head[at + 16:at + 20], "little")
+        if chunk == b"data":
+            unknown = size in (0, 0xFFFFFFFF) or byte_rate <= 0
+            return None if unknown else size / byte_rate
+        at += 8 + size + (size & 1)
+    return None
 
 
 @contextlib.contextmanager
@@ -124,6 +157,7 @@ def parse_banner(stderr: str, *, size_bytes: int) -> ProbeResult:
         duration_s=_duration(section),
         has_audio=True,
         size_bytes=size_bytes,
+        duration_estimated=ESTIMATED_DURATION in stderr,
     )
 
 

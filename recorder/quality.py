@@ -29,6 +29,7 @@ ADVICE_ZH = {
     "clipping": "录音有破音，请离话筒远一点",
     "noisy": "环境噪音较大，请关好门窗再录",
     "little_speech": "录音中停顿很多，请检查是否录全",
+    "off_target": "音量没能调整到馆藏标准，馆员会再检查一下",
 }
 
 
@@ -73,10 +74,20 @@ class QualityReport:
         data = asdict(self)
         return {key: _jsonable(value) for key, value in data.items()}
 
-    def with_final(self, final_lufs: float, final_true_peak_dbtp: float) -> QualityReport:
-        """A copy with the mastered file's verified loudness and peak."""
+    def with_final(self, final_lufs: float, final_true_peak_dbtp: float,
+                   preset: Preset = DEFAULT) -> QualityReport:
+        """A copy with the mastered file's verified loudness and peak.
+
+        A master outside the preset's tolerance or over its ceiling is never "pass": it
+        gets the ``off_target`` advice (a warning), whatever the take was like.
+        """
+        advice = list(self.advice)
+        if not master_in_tolerance(final_lufs, final_true_peak_dbtp, preset):
+            advice.append(_advice("off_target"))
+        verdict = self.verdict if self.verdict == "fail" else "warn" if advice else "pass"
         values = {**self.__dict__, "final_lufs": final_lufs,
-                  "final_true_peak_dbtp": final_true_peak_dbtp}
+                  "final_true_peak_dbtp": final_true_peak_dbtp, "advice": advice,
+                  "verdict": verdict}
         return QualityReport(**values)
 
 
@@ -103,6 +114,13 @@ def judge(m: Measurement, preset: Preset = DEFAULT) -> QualityReport:
         verdict=verdict,
         advice=advice,
     )
+
+
+def master_in_tolerance(final_lufs: float, final_true_peak_dbtp: float, preset: Preset) -> bool:
+    """Whether a master's verified loudness and true peak meet the preset."""
+    return (math.isfinite(final_lufs)
+            and abs(final_lufs - preset.target_lufs) <= preset.tolerance_lu
+            and final_true_peak_dbtp <= preset.true_peak_ceiling_dbtp)
 
 
 def mastering_gain_db(m: Measurement, preset: Preset) -> float:

@@ -32,6 +32,13 @@ _SPEECH_ENVELOPE = (
     "*gt(sin(2*PI*0.22*t+1),-0.45)*(0.6+0.4*sin(2*PI*0.13*t))"
 )
 _CALIBRATION_PRESET = Preset(max_duration_s=6 * 3600.0)
+# A reading: sentences of 3 s and clean 1 s pauses, every other sentence read softer, one
+# emphasised syllable (+6 dB) in each. {soft} and {room} are the soft sentences' and the
+# room bed's amplitudes relative to a full sentence.
+_READING_ENVELOPE = (
+    "{room}+lt(mod(t,4),3)*pow(max(0,sin(2*PI*4.3*t+1.7*sin(2*PI*0.7*t))),2)"
+    "*if(mod(floor(t/4),2),{soft},1)*(1+between(mod(t,4),1.15,1.4))"
+)
 
 
 def tone(
@@ -112,6 +119,41 @@ def speechlike(
     return _write_lavfi(source, graph, out_path, sample_rate_hz, codec_args)
 
 
+def reading(
+    out_path: str | os.PathLike[str],
+    *,
+    duration_s: float,
+    level_lufs: float = -23.0,
+    soft_db: float = 9.0,
+    room_below_speech_db: float = 50.0,
+    seed: int = 1,
+    sample_rate_hz: int = 44100,
+    codec_args: list[str] | None = None,
+) -> Path:
+    """Write an expressive reading: full and soft sentences, loud syllables, room tone between.
+
+    Sentences of 3 s start every 4 s (the first at 0 s: speech from the first instant);
+    every other one is ``soft_db`` quieter, each has one syllable emphasised by 6 dB, and the
+    1 s pauses hold only a steady room bed ``room_below_speech_db`` under a full sentence's
+    syllable crests.
+
+    Args:
+        out_path: Destination; the suffix picks the format.
+        duration_s: Length of the take.
+        level_lufs: Integrated loudness (calibrated by one measurement pass).
+        soft_db: How much quieter the soft sentences are.
+        room_below_speech_db: Room bed level under the full sentences' crests.
+        seed: Noise seed.
+        sample_rate_hz: Output rate.
+        codec_args: ffmpeg codec arguments overriding the suffix's default.
+    """
+    envelope = _READING_ENVELOPE.format(soft=f"{10 ** (-soft_db / 20):.4f}",
+                                        room=f"{10 ** (-room_below_speech_db / 20):.6f}")
+    source = _speech_source(duration_s, seed, sample_rate_hz, envelope)
+    graph = steps.gain(level_lufs - _loudness_of(source))
+    return _write_lavfi(source, graph, out_path, sample_rate_hz, codec_args)
+
+
 def espeak_available() -> bool:
     """Whether espeak-ng is installed."""
     return shutil.which("espeak-ng") is not None
@@ -160,11 +202,12 @@ def pleasant_reading(
     return _write_lavfi(source, "volume=0.5", out_path, 44100, None)
 
 
-def _speech_source(duration_s: float, seed: int, sample_rate_hz: int) -> str:
+def _speech_source(duration_s: float, seed: int, sample_rate_hz: int,
+                   envelope: str = _SPEECH_ENVELOPE) -> str:
     """The lavfi graph for speech-like audio at an arbitrary level."""
     return (
         f"anoisesrc=c=pink:r={sample_rate_hz}:a=0.5:seed={seed}:d={duration_s:.3f},"
-        f"lowpass=f=3800,highpass=f=120,volume='{_SPEECH_ENVELOPE}':eval=frame"
+        f"lowpass=f=3800,highpass=f=120,volume='{envelope}':eval=frame"
     )
 
 

@@ -314,3 +314,19 @@ def test_an_mp3_already_in_the_store_is_a_duplicate(
     result = runner.invoke(args=["import", str(sample_mp3), "--section", "kepu-tiandi"])
     assert result.exit_code == 0, result.output
     assert "duplicate" in result.output and "Imported 0 file(s)" in result.output
+
+
+def test_only_a_file_meeting_the_whole_standard_is_kept(app: Flask, tmp_path: Path) -> None:
+    """Issue 12: a 48 kHz VBR MP3 with ID3v2.3 and no room tone, at the right loudness, is mastered."""
+    raw = speechy(tmp_path / "raw.wav", seconds=8.0, seed=9)
+    vbr = tmp_path / "vbr.mp3"
+    gain_db = -18.0 - loudness_lufs(raw)
+    subprocess.run([FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-i", str(raw), "-af", f"volume={gain_db:.2f}dB",
+                    "-ar", "48000", "-c:a", "libmp3lame", "-q:a", "4", "-id3v2_version", "3", "-metadata", "title=x",
+                    str(vbr)], check=True)
+    with app.app_context():
+        level = mastering.measure_source(vbr)
+        assert not level.meets_standard
+        assert {"bitrate", "format", "tags", "room_tone"} <= set(level.shortfalls)
+        ours = mastering.master_into_store(raw, mastering.TrackTags(title="标准"))
+        assert mastering.measure_source(store().path(ours.key)).shortfalls == ()

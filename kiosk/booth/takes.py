@@ -57,12 +57,23 @@ class TakeForm:
     text_id: int | None
 
 
+def size_text(size_bytes: int) -> str:
+    """A byte count as people read it, in binary units: "1 GiB", "300 MiB", "1.5 GiB"."""
+    for unit, scale in (("GiB", 1024 ** 3), ("MiB", 1024 ** 2), ("KiB", 1024)):
+        if size_bytes >= scale:
+            return f"{size_bytes / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size_bytes} B"
+
+
 def refusal_for(error: mastering.RecorderError) -> TakeRefused:
     """Translate a recorder error on an upload into an HTTP refusal."""
+    largest = size_text(int(current_app.config["KIOSK_UPLOAD_MAX_BYTES"]))
     messages = {
         "not_audio": (415, gettext("这不是可以识别的音频文件。请上传 WAV、FLAC、MP3、M4A、OGG 或 WebM 录音。")),
-        "too_large": (413, gettext("文件太大了，最大 300 MB。")),
+        "too_large": (413, gettext("文件太大了，最大 %(size)s。", size=largest)),
         "too_long": (422, gettext("录音太长了，最长 90 分钟。")),
+        "truncated": (422, gettext("文件不完整，可能没有上传完，请重新上传。")),
+        "too_short": (422, gettext("录音太短了，请至少录几秒钟。")),
     }
     status, message = messages.get(error.code, (422, error.message_zh))
     return TakeRefused(status, error.code, message)

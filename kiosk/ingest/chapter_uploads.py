@@ -80,13 +80,14 @@ def lost_uploads(now: datetime) -> list[int]:
 
 def _keep_refused_note(level: mastering.SourceLevel) -> str:
     """Why a file could not be kept as it is (it is mastered instead)."""
-    if level.codec != "mp3":
+    if "codec" in level.shortfalls:
         return gettext("只有 MP3 文件可以保持原样；已按馆藏标准重新处理。")
     values = {"lufs": format(level.integrated_lufs, ".1f"), "peak": format(level.true_peak_dbtp, ".1f"),
               "target": format(mastering.house_preset().target_lufs, ".0f")}
     return gettext(
         "文件的响度为 %(lufs)s LUFS、真峰值 %(peak)s dBTP，不符合标准"
-        "（%(target)s ±1 LUFS，真峰值不高于 −1 dBTP），已按馆藏标准重新处理。",
+        "（96 kbps 固定码率、44.1 kHz 单声道 MP3，%(target)s ±0.5 LUFS，真峰值不高于 −1.5 dBTP，"
+        "开头约 0.5 秒、结尾 1–2 秒环境音，ID3v2.4 标签），已按馆藏标准重新处理。",
         **values,
     )
 

@@ -19,6 +19,7 @@ from kiosk.models import Book, Track
 from kiosk.storage import store
 from recorder import pipeline, synth
 from recorder.errors import NoSpaceError, RecorderError, SilentTakeError
+from recorder.loudness import Measurement
 from recorder.presets import DEFAULT, Preset
 from recorder.probe import ProbeResult, probe
 from recorder.quality import QualityReport
@@ -118,8 +119,12 @@ def synthesise_reading(out_path: Path, *, text: str, fallback_s: float, seed: in
 # ---- bulk import: read what a file says about itself, keep it when it already meets the standard ----
 # (Imports are local to keep this block append-only while others edit the top of the module.)
 
-KEEP_TOLERANCE_LU = 1.0  # an import within ±1 LU of the target is not re-encoded
-KEEP_MAX_TRUE_PEAK_DBTP = -1.0
+# A file is kept as it is only when it meets the whole house standard (the preset): the
+# codec and format of our own masters, loudness and true peak within the tolerance, room
+# tone at both ends, and ID3v2.4 tags. Anything less is mastered.
+KEEP_ID3_MAJOR_VERSION = 4
+HEAD_TOLERANCE_S = 0.1
+TAIL_RANGE_S = (1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,10 @@ class SourceTags:
 
 @dataclass(frozen=True)
 class SourceLevel:
-    """How an import source measured: its codec, loudness and peak, and whether it may be kept."""
+    """How an import source measured: its codec, loudness and peak, and whether it may be kept.
+
+    ``shortfalls`` names each part of the standard the file misses (empty: it may be kept).
+    """
 
     codec: str
     integrated_lufs: float
@@ -144,6 +152,7 @@ class SourceLevel:
     duration_ms: int
     meets_standard: bool
     report: QualityReport
+    shortfalls: tuple[str, ...] = ()
 
 
 def read_source_tags(path: Path) -> SourceTags:
@@ -159,24 +168,72 @@ def read_source_tags(path: Path) -> SourceTags:
 
 def measure_source(path: Path) -> SourceLevel:
     """Probe and measure ``path`` once (``RecorderError`` when it is not decodable audio)."""
-    import math
-
     from recorder.loudness import measure
     from recorder.quality import judge
 
     preset = house_preset()
     info = probe(path, preset)
-    measured = measure(path, preset, work_dir=work_dir(), input_format=info.demuxer)
-    level_ok = abs(measured.integrated_lufs - preset.target_lufs) <= KEEP_TOLERANCE_LU
-    peak_ok = math.isfinite(measured.true_peak_dbtp) and measured.true_peak_dbtp <= KEEP_MAX_TRUE_PEAK_DBTP
+    # Without the rumble filter: a filter's phase shift lifts the peaks of a limited master.
+    measured = measure(path, replace(preset, highpass_hz=0), work_dir=work_dir(), input_format=info.demuxer)
+    shortfalls = (*format_shortfalls(path, info, preset), *level_shortfalls(measured, preset))
     return SourceLevel(
         codec=info.codec,
         integrated_lufs=measured.integrated_lufs,
         true_peak_dbtp=measured.true_peak_dbtp,
         duration_ms=round(measured.duration_s * 1000),
-        meets_standard=level_ok and peak_ok and info.demuxer == "mp3" and info.codec == "mp3",
+        meets_standard=not shortfalls,
         report=judge(measured, preset),
+        shortfalls=shortfalls,
     )
+
+
+def format_shortfalls(path: Path, info: ProbeResult, preset: Preset) -> list[str]:
+    """Where a file's format differs from our masters': MP3, CBR at the bitrate, rate, mono, ID3v2.4."""
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3, ID3NoHeaderError
+    from mutagen.mp3 import MP3, BitrateMode
+
+    if info.demuxer != "mp3" or info.codec != "mp3":
+        return ["codec"]
+    found: list[str] = []
+    try:
+        stream = MP3(path).info
+        try:
+            id3_major = ID3(path).version[1]
+        except ID3NoHeaderError:
+            id3_major = 0
+    except MutagenError:
+        return ["codec"]
+    if stream is None:
+        return ["codec"]
+    if stream.bitrate_mode not in (BitrateMode.CBR, BitrateMode.UNKNOWN) \
+            or round(stream.bitrate / 1000) != preset.bitrate_kbps:
+        found.append("bitrate")
+    if (stream.sample_rate, stream.channels) != (preset.sample_rate_hz, preset.channels):
+        found.append("format")
+    if id3_major != KEEP_ID3_MAJOR_VERSION:
+        found.append("tags")
+    return found
+
+
+def level_shortfalls(measured: Measurement, preset: Preset) -> list[str]:
+    """Where a file's loudness, true peak or room tone at either end miss the standard."""
+    import math
+
+    found: list[str] = []
+    if abs(measured.integrated_lufs - preset.target_lufs) > preset.tolerance_lu:
+        found.append("loudness")
+    if not math.isfinite(measured.true_peak_dbtp) or measured.true_peak_dbtp > preset.true_peak_ceiling_dbtp:
+        found.append("peak")
+    if not measured.has_speech or measured.last_speech_end_s is None or measured.first_speech_s is None:
+        return [*found, "room_tone"]
+    head_s = measured.first_speech_s
+    tail_s = measured.duration_s - measured.last_speech_end_s
+    head_ok = abs(head_s - preset.head_room_tone_s) <= HEAD_TOLERANCE_S
+    edges_ok = head_ok and TAIL_RANGE_S[0] <= tail_s <= TAIL_RANGE_S[1]
+    if not edges_ok or measured.room_tone_s is None:  # no live room tone: cut short, or digital silence
+        found.append("room_tone")
+    return found
 
 
 def keep_into_store(source: Path, level: SourceLevel) -> StoredAudio:

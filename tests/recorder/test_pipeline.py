@@ -1,4 +1,7 @@
-"""pipeline: master() checked by decoding its MP3 and measuring independently."""
+"""pipeline: master() checked by decoding its MP3 and measuring independently.
+
+How quickly hours of audio are refused is measured by ``bench/bench_give_up.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,17 +17,11 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 
 from recorder import synth
-from recorder.errors import NotAudioError, SilentTakeError, TooLongError
-from recorder.pipeline import (
-    MAX_MAKEUP_BOOST_DB,
-    analyse,
-    makeup_gain_db,
-    master,
-    needs_makeup,
-    plan_render,
-)
+from recorder.errors import NotAudioError, SilentTakeError, TooLongError, TruncatedError
+from recorder.pipeline import analyse, master, plan_render
 from recorder.presets import DEFAULT, Preset
 from recorder.tags import TrackTags
+from tests.helpers import require_tool
 from tests.recorder.helpers import (
     decode,
     ffmpeg,
@@ -54,21 +50,15 @@ def test_loudness_and_peak(tmp_path: Path, tags: TrackTags, level_lufs: float) -
     assert result.integrated_lufs == pytest.approx(-18.0, abs=1.0)
 
 
-def test_makeup_gain_aims_past_codec_loss_and_caps_boost() -> None:
-    assert makeup_gain_db(-17.0, DEFAULT) == pytest.approx(-1.0 + DEFAULT.codec_loss_lu)
-    assert makeup_gain_db(-30.0, DEFAULT) == MAX_MAKEUP_BOOST_DB  # a boost lifts the peaks
-    assert makeup_gain_db(float("-inf"), DEFAULT) == 0.0
-
-
-def test_plan_drives_limiter_only_when_it_has_work(padded_take: Path) -> None:
+def test_plan_limits_only_when_peaks_would_pass_the_ceiling(padded_take: Path) -> None:
     from recorder.loudness import measure
 
     m = measure(padded_take, true_peak=False)
-    quiet_peaks = replace(m, conditioned_peak_dbfs=-40.0)
-    assert not needs_makeup(plan_render(quiet_peaks, DEFAULT))
+    quiet_peaks = plan_render(replace(m, conditioned_peak_dbfs=-40.0), DEFAULT)
+    assert quiet_peaks.limiter_ceiling_dbtp is None  # a plain gain
     hot = plan_render(replace(m, conditioned_peak_dbfs=-1.0), DEFAULT)
-    assert needs_makeup(hot)
-    assert hot.gain_db > plan_render(quiet_peaks, DEFAULT).gain_db  # driven into the limiter
+    assert hot.limiter_ceiling_dbtp is not None
+    assert hot.gain_db == quiet_peaks.gain_db  # not driven into it: its cost is metered
 
 
 def test_room_tone_trimmed(tmp_path: Path, padded_take: Path, tags: TrackTags) -> None:
@@ -141,12 +131,14 @@ def test_too_quiet_take_works_with_advice(tmp_path: Path, tags: TrackTags) -> No
     assert result.report.advice[0].text_zh == "声音太小，请靠近话筒"
 
 
-def test_truncated_mp3_processes_what_is_there(tmp_path: Path, tags: TrackTags) -> None:
+def test_truncated_mp3_refused_as_incomplete(tmp_path: Path, tags: TrackTags) -> None:
     full = synth.speechlike(tmp_path / "full.mp3", duration_s=20, level_lufs=-22)
     half = tmp_path / "half.mp3"
     half.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    result = master(half, tmp_path / "out.mp3", tags=tags)
-    assert 6_000 < result.duration_ms < 14_000
+    with pytest.raises(TruncatedError) as info:
+        master(half, tmp_path / "out.mp3", tags=tags)
+    assert (info.value.code, info.value.message_zh[:5]) == ("truncated", "文件不完整")
+    assert not (tmp_path / "out.mp3").exists()
 
 
 @pytest.mark.parametrize("make", [
@@ -176,13 +168,13 @@ def test_not_audio_refused(tmp_path: Path, tags: TrackTags, content: bytes) -> N
     assert not (tmp_path / "out.mp3").exists()
 
 
-def test_hours_of_silent_flac_refused_quickly(tmp_path: Path, tags: TrackTags) -> None:
+def test_hours_of_silent_flac_refused(tmp_path: Path, tags: TrackTags) -> None:
     flac = silent_flac(tmp_path / "ten-hours.flac", hours=10)
     assert flac.stat().st_size < 100_000
-    started = time.monotonic()
-    with pytest.raises((TooLongError, SilentTakeError)):
+    with pytest.raises(TooLongError) as info:
         master(flac, tmp_path / "out.mp3", tags=tags)
-    assert time.monotonic() - started < 10
+    assert info.value.code == "too_long"
+    assert not (tmp_path / "out.mp3").exists()
 
 
 def test_existing_output_kept_on_failure(tmp_path: Path, tags: TrackTags) -> None:
@@ -216,8 +208,8 @@ print(json.dumps({"duration_ms": result.duration_ms,
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_ten_minutes_memory_bounded(tmp_path: Path) -> None:
+    require_tool("Linux /proc", Path("/proc/self/status").exists(), "the peak memory is read from it")
     take = synth.speechlike(tmp_path / "long.flac", duration_s=600, level_lufs=-25)
     # A fresh interpreter, so RUSAGE_CHILDREN counts only the mastering's ffmpeg runs.
     proc = subprocess.run([sys.executable, "-c", _MASTER_AND_REPORT_RSS, str(take),
