@@ -95,7 +95,7 @@ class FileStore:
     def adopt(self, source: Path, kind: str, suffix: str) -> str:
         """Move a finished temporary file on the store's filesystem into place, atomically.
 
-        The file is hard-linked under its content key (no copy: a 300 MB upload costs a
+        The file is hard-linked under its content key (no copy: a 1 GiB upload costs a
         hash, not a second write); ``source`` itself is left for its owner to remove.
         """
         key = content_key(kind, file_sha256(source), suffix)

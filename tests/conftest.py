@@ -259,12 +259,20 @@ def redis_settings() -> Iterator[dict[str, str]]:
         yield {}
         return
     prefix = f"kiosk-test-{uuid.uuid4().hex[:12]}"
+    # Flask-Limiter's one Limiter keeps the key prefix of the first app a process built, so its
+    # decorators' counters outlive the test that made them: every test starts with none.
+    _delete_keys(TEST_REDIS_URL, "LIMITS:*")
     yield {"KIOSK_REDIS_URL": TEST_REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix}
+    _delete_keys(TEST_REDIS_URL, f"*{prefix}*")
+
+
+def _delete_keys(redis_url: str, pattern: str) -> None:
+    """Delete the test Redis's keys matching ``pattern``."""
     import redis
 
-    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     try:
-        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+        keys = list(client.scan_iter(match=pattern, count=1000))
         if keys:
             client.delete(*keys)
     finally:
