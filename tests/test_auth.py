@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from kiosk.accounts import auth
 from kiosk.extensions import db
 from kiosk.models import AuditEvent, Role, User
+from tests.conftest import AuthActions
 
 PASSWORD = "correct horse battery"  # noqa: S105 - test fixture
 NEW_PASSWORD = "a much better secret"  # noqa: S105 - test fixture
@@ -442,3 +443,11 @@ def test_audit_log_is_paginated_newest_first(app: Flask, admin_client: FlaskClie
     assert "第5本" in second and "登录" in second  # the admin's own login, among the oldest
     assert admin_client.get("/admin/audit?page=999").status_code == 200
     assert admin_client.get("/admin/audit?page=-3").status_code == 200
+
+
+def test_the_password_page_is_a_page(client: FlaskClient, auth: AuthActions) -> None:
+    """Served as HTML (a werkzeug Response defaults to text/plain, which a browser shows as text)."""
+    auth.login()
+    response = client.get("/admin/password")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"

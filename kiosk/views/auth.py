@@ -127,4 +127,4 @@ def password() -> Response | str:
             flash(gettext("密码已修改。"), "success")
             return redirect(url_for("admin.dashboard"), code=303)
     status = 422 if request.method == "POST" else 200
-    return Response(render_template("admin/password.html", form=form), status=status)
+    return Response(render_template("admin/password.html", form=form), status=status, mimetype="text/html")
