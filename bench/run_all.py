@@ -1,6 +1,7 @@
-"""Run every benchmark of issue 6, one after the other, and print bench/results.md.
+"""Run every benchmark, one after the other, and print bench/results.md.
 
-    python bench/run_all.py              # (a) streaming, (a) behind nginx, (b) listeners, (c) catalogue, (d) pipeline
+    python bench/run_all.py              # (a) streaming and behind nginx, (b) listeners, (c) catalogue,
+                                         # (d) pipeline, (e) giving up, (f) soak under attack, (g) defects
     python bench/run_all.py --only b c   # a subset
     python bench/run_all.py --rounds 3   # medians of 3 rounds where a benchmark supports it
 
@@ -31,13 +32,17 @@ BENCHMARKS = [
     ("b", "bench_listeners.py", "1,000 slow listeners with page latency and memory", True),
     ("c", "bench_catalogue.py", "pages and API with 10,000 books and 100,000 chapters", False),
     ("d", "bench_pipeline.py", "booth pipeline vs bare ffmpeg", True),
+    ("e", "bench_give_up.py", "how quickly a locked database and overlong audio are given up on", True),
+    ("f", "bench_soak.py", "1,000 listeners while uploads stall, a guesser guesses and a write is held", False),
+    ("g", "bench_defects.py", "the booth's defect detection: caught and false alarms per defect", False),
 ]
 
 
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", choices=["a", "b", "c", "d"], help="run only these benchmarks")
+    letters = sorted({letter for letter, *_ in BENCHMARKS})
+    parser.add_argument("--only", nargs="*", choices=letters, help="run only these benchmarks")
     parser.add_argument("--rounds", type=int, default=None, help="rounds for the benchmarks that repeat")
     return parser.parse_args()
 
