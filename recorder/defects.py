@@ -2,10 +2,13 @@
 
 Analysis only: mono float PCM at ``ANALYSIS_RATE_HZ`` in, one dataclass per kind of defect out,
 each with its measured figures in named units. ``analyse_file`` decodes any take with one
-ffmpeg run (``recorder.ffmpeg.run``) to a headerless float file (~3.8 MB per minute) and reads
-it back in blocks, so a 90-minute take is analysed in ~50 MB of memory. ``Analyser`` keeps
-only small per-frame features (10 ms frames, ~30 bytes each) and a low-band spectrum per
-second; the judgement is made on those at the end.
+ffmpeg run (``recorder.ffmpeg.run``): astats counts the flat tops in the source's own samples,
+and the mono mix comes out at 16 kHz with, as a second channel, the power of the band above
+8 kHz (where clicks stand out of a voice), in a headerless float file (~7.7 MB per minute) read
+back in 30 s blocks. ``Analyser`` keeps only small per-frame features (10 ms frames, ~50 bytes
+each) and a low-band spectrum per second; the judgement is made on those at the end. Memory is
+mostly one block's spectra: ~125 MB over the interpreter for a 10-minute take (measured), some
+45 MB more of features for a 90-minute one.
 
 Speech is told from noise by its syllable-rate modulation (the 10 ms level swings by several
 dB two to eight times a second; steady noise, hiss and hum swing by a fraction of a dB), not
@@ -20,7 +23,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -55,7 +58,9 @@ BLANK_SPEECH_S = 1.0
 NOISE_WINDOW_S = 0.5
 ZERO_NOISE_DBFS = -90.0  # quieter than any microphone: a gate or digital silence
 DIGITAL_SILENCE_DBFS = -120.0
-NOISE_WARN_SNR_DB = 35.0  # speech level minus noise floor, about ACX's -60 dBFS at -23..-18
+# Speech level minus noise floor. ACX's -60 dBFS floor under -23..-18 dBFS of speech is 37-42 dB,
+# measured over the whole band; below 8 kHz a white hiss reads 4.4 dB quieter than that.
+NOISE_WARN_SNR_DB = 38.0
 NOISE_FAIL_SNR_DB = 25.0
 GATED_MIN_S = 0.1
 GATED_WARN_S = 0.5
@@ -70,7 +75,13 @@ HUM_PERCENTILE = 10.0
 HUM_MASKS_SHARE = 0.1  # under a hum 10 dB louder than the rest, the rest is not measured
 HUM_WARN_BELOW_SPEECH_DB = 50.0  # quieter hum than this under the speech is inaudible
 HUM_FAIL_BELOW_SPEECH_DB = 20.0
-# Clipping: a pile-up of samples at the top of the amplitude histogram.
+# Clipping, in the source as decoded (before any resampling): runs of samples held at a
+# channel's own extreme value (ffmpeg's astats counts them), at most CLIP_FLAT_BELOW_DBFS under
+# full scale (a take clipped and then turned down keeps its flat tops).
+CLIP_FLAT_MIN_SAMPLES = 10
+CLIP_FLAT_MEAN_RUN = 3.0  # a peak sample sits in a run this long on average: flat tops, not crests
+CLIP_FLAT_BELOW_DBFS = -30.0
+# Clipping that resampling or a lossy codec has rippled: a pile-up at the top of the amplitude histogram.
 HIST_FLOOR_DBFS = -40.0
 HIST_TOP_DBFS = 20.0
 HIST_BIN_DB = 0.05
@@ -78,24 +89,41 @@ CLIP_ZONE_DB = 0.5
 CLIP_SEARCH_DB = 3.0
 CLIP_PILEUP_RATIO = 1.0
 CLIP_MIN_SAMPLES = 10
-CLIP_MIN_RUNS = 3
+CLIP_MIN_RUNS = 5
 CLIP_FAIL_SHARE = 0.001
 # Plosive pops: low-band (below ~100 Hz) bursts far above the take's usual low band.
 POP_MAX_HZ = 100.0
 POP_SHARE = 0.45
 POP_ABOVE_MEDIAN_DB = 15.0
 POP_BELOW_SPEECH_DB = 20.0
-# Clicks: a spike of the linear-prediction residual far above its neighbourhood, and short.
+# Clicks, in a take with a band above 8 kHz (recorded at 20 kHz or more): a 0.5 ms burst of
+# that band's power CLICK_BURST_DB over everything from 1.5 to 20 ms either side of it. The
+# voice has little there and no burst alone (its pulses come in trains, its hiss lasts); a
+# click, broadband and over at once, has most of its energy there.
+HF_BAND_HZ = 8000
+HF_DECODE_RATE_HZ = 32000
+HF_SUM = 8  # samples at ANALYSIS_RATE_HZ: 0.5 ms
+HF_SUMS_PER_FRAME = HOP // HF_SUM
+HF_OWN = 3  # 0.5 ms sums either side that still hold the burst itself
+HF_NEIGHBOURS = 40  # 20 ms either side
+CLICK_BURST_DB = 16.0
+CLICK_UNDER_SPEECH_DB = 30.0  # a quieter burst (0.5 ms energy re the speech's mean power) is no retake
+HF_MIN_SOURCE_RATE_HZ = 20000  # under it the band holds only the voice's top leaking through the high-pass
+# Clicks in a narrower take: a spike of the linear-prediction residual far above its neighbourhood, and short.
 CLICK_RATIO = 15.0
 CLICK_CREST = 7.0
 CLICK_NEIGHBOURS = 10
 CLICK_ONSET_RISE_DB = 15.0
 LPC_ORDER = 16
-# Reading pace: Mandarin is read aloud at 4-5 characters a second; faster than
-# MAX_SPEECH_CPS of speech (pauses excluded) no one reads.
+# Reading pace: Mandarin is read aloud at 4-5 characters a second, English at 2-3 words; faster
+# than MAX_SPEECH_CPS characters or MAX_SPEECH_WPS words a second of speech (pauses excluded) no one reads.
 READING_CPS = 4.5
-MAX_SPEECH_CPS = 10.0
-_READ_CHARS = re.compile(r"[\w]", re.UNICODE)
+MAX_SPEECH_CPS = 8.0
+READING_WPS = 2.5
+MAX_SPEECH_WPS = 8.0
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_READ_CHARS = re.compile(f"[{_HAN}]")
+_READ_WORDS = re.compile(f"[^\\W{_HAN}]+")  # letters and digits between the characters: words
 
 _HIST_BINS = round((HIST_TOP_DBFS - HIST_FLOOR_DBFS) / HIST_BIN_DB) + 1
 
@@ -136,6 +164,7 @@ class TooShort(Finding):
     speech_s: float
     expected_reading_s: float | None
     text_chars: int
+    text_words: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +175,8 @@ class Clipping(Finding):
     clipped_runs: int
     clipped_share: float
     clip_level_dbfs: float
+    flat_top_samples: int = 0
+    mean_flat_run_samples: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,6 +262,23 @@ class Findings:
         return data
 
 
+@dataclass(frozen=True)
+class FlatTops:
+    """A channel's samples at its own extreme values, in the source as decoded (ffmpeg's astats).
+
+    Attributes:
+        peak_samples: Samples at the channel's minimum or maximum ("Peak count").
+        mean_run_samples: Mean length of the run of equal samples such a sample is in ("Flat factor").
+        peak_dbfs: The channel's peak.
+        samples: The channel's length in samples.
+    """
+
+    peak_samples: int
+    mean_run_samples: float
+    peak_dbfs: float
+    samples: int
+
+
 @dataclass
 class _Features:
     """Per-frame (10 ms) and per-second figures gathered block by block."""
@@ -244,36 +292,66 @@ class _Features:
 
 
 class Analyser:
-    """Feed mono float blocks at ``ANALYSIS_RATE_HZ`` with ``feed``; ``finish`` gives the findings."""
+    """Feed mono float blocks at ``ANALYSIS_RATE_HZ`` with ``feed``; ``finish`` gives the findings.
+
+    With each block may come the power of the band above 8 kHz (``hf_power``, see ``decode_argv``),
+    where clicks are found; without it, clicks are looked for in the block itself.
+    """
 
     def __init__(self) -> None:
         self._pending = np.zeros(0, np.float32)
+        self._pending_hf: npt.NDArray[np.float32] | None = None
         self._context = np.zeros(WINDOW - HOP, np.float32)
         self._features = _Features()
+        self._bursts = _BurstScanner()
         self._hist = np.zeros(_HIST_BINS + 1, np.int64)
         self._rises = np.zeros(_HIST_BINS + 2, np.int64)
         self._last_abs_bin = 0
         self._samples = 0
 
-    def feed(self, block: npt.ArrayLike) -> None:
-        """Analyse another stretch of samples (any length; whole seconds are processed)."""
+    def feed(self, block: npt.ArrayLike, hf_power: npt.ArrayLike | None = None) -> None:
+        """Analyse another stretch of samples (any length; whole seconds are processed).
+
+        Args:
+            block: Mono samples at ``ANALYSIS_RATE_HZ``.
+            hf_power: The same stretch's power above ``HF_BAND_HZ``, sample by sample (every
+                block or none).
+        """
         data = np.concatenate([self._pending, np.asarray(block, np.float32).ravel()])
+        if hf_power is not None:
+            hf = np.asarray(hf_power, np.float32).ravel()
+            self._pending_hf = hf if self._pending_hf is None else np.concatenate([self._pending_hf, hf])
         whole = len(data) // SEGMENT * SEGMENT
         if whole:
-            self._process(data[:whole], segments=True)
+            self._process(data[:whole], self._hf_part(whole), segments=True)
         self._pending = data[whole:]
 
-    def finish(self, text: str | None = None) -> Findings:
-        """Judge the take; ``text`` is what was read (for the expected reading time)."""
+    def finish(self, text: str | None = None, flat_tops: FlatTops | None = None) -> Findings:
+        """Judge the take.
+
+        Args:
+            text: What was read (for the expected reading time).
+            flat_tops: The source's extreme samples as decoded (``parse_astats``), for clipping.
+        """
         tail = len(self._pending) // HOP * HOP
         if tail:
-            self._process(self._pending[:tail], segments=False)
+            self._process(self._pending[:tail], self._hf_part(tail), segments=False)
         self._pending = np.zeros(0, np.float32)
-        return _judge(self._features, self._hist, self._rises, text)
+        self._bursts.flush()
+        return _judge(self._features, self._bursts, self._hist, self._rises, text, flat_tops)
 
-    def _process(self, x: npt.NDArray[np.float32], *, segments: bool) -> None:
+    def _hf_part(self, length: int) -> npt.NDArray[np.float32] | None:
+        """The first ``length`` pending samples of the band above 8 kHz (None without it)."""
+        if self._pending_hf is None:
+            return None
+        part, self._pending_hf = self._pending_hf[:length], self._pending_hf[length:]
+        return part
+
+    def _process(self, x: npt.NDArray[np.float32], hf: npt.NDArray[np.float32] | None, *, segments: bool) -> None:
         """Frame features of ``x`` (a whole number of frames; of seconds if ``segments``)."""
         self._samples += len(x)
+        if hf is not None and len(hf) == len(x):
+            self._bursts.feed(np.maximum(hf.astype(np.float64), 0.0))  # the resampler rings below zero
         frames = x.reshape(-1, HOP).astype(np.float64)
         self._features.zero.append(np.all(frames == 0.0, axis=1))
         self._histogram(np.abs(x))
@@ -331,12 +409,66 @@ class Analyser:
         self._rises -= np.bincount(bins[rising] + 1, minlength=_HIST_BINS + 2)
 
 
-def analyse_samples(samples: npt.ArrayLike, *, text: str | None = None) -> Findings:
-    """Findings for mono float samples at ``ANALYSIS_RATE_HZ`` held in memory."""
+class _BurstScanner:
+    """Per frame, the 0.5 ms burst of the band above 8 kHz that stands most alone, block by block.
+
+    A burst is judged against the 20 ms either side of it, so the last 20 ms of a block wait
+    for the next one (or for ``flush``). Per frame it keeps the burst's energy and the most
+    energy found around it (1.5 to 20 ms away).
+    """
+
+    def __init__(self) -> None:
+        self._context = np.zeros(HF_SUM - 1)  # power before the block, for its first 0.5 ms sums
+        self._before = np.zeros(HF_NEIGHBOURS)  # the sums already judged, as the left neighbourhood
+        self._waiting = np.zeros(0)  # the sums not judged yet
+        self.burst: list[FloatArray] = []
+        self.around: list[FloatArray] = []
+
+    def feed(self, power: FloatArray) -> None:
+        """Power samples of whole frames; judges every frame with 20 ms after it."""
+        padded = np.concatenate([self._context, power])
+        self._context = padded[len(padded) - (HF_SUM - 1):]
+        sums = _window_sums(padded, HF_SUM).reshape(-1, HF_SUM).max(axis=1)  # the loudest 0.5 ms in each 0.5 ms
+        self._waiting = np.concatenate([self._waiting, sums])
+        ready = (len(self._waiting) - HF_NEIGHBOURS) // HF_SUMS_PER_FRAME * HF_SUMS_PER_FRAME
+        if ready > 0:
+            self._judge(ready)
+
+    def flush(self) -> None:
+        """Judge what is waiting, with nothing after it."""
+        ready = len(self._waiting)
+        self._waiting = np.concatenate([self._waiting, np.zeros(HF_NEIGHBOURS)])
+        if ready:
+            self._judge(ready)
+        self._waiting = np.zeros(0)
+
+    def _judge(self, ready: int) -> None:
+        """Each of the first ``ready`` waiting sums against its neighbourhood; the best per frame."""
+        stretch = np.concatenate([self._before, self._waiting[:ready + HF_NEIGHBOURS]])
+        # side[i]: the most in stretch[i : i + HF_NEIGHBOURS - HF_OWN + 1]
+        side = np.lib.stride_tricks.sliding_window_view(stretch, HF_NEIGHBOURS - HF_OWN + 1).max(axis=1)
+        index = np.arange(ready)
+        around = np.maximum(side[index], side[index + HF_NEIGHBOURS + HF_OWN])
+        sums = stretch[HF_NEIGHBOURS:HF_NEIGHBOURS + ready]
+        ratio = (sums / np.maximum(around, 1e-30)).reshape(-1, HF_SUMS_PER_FRAME)
+        best = np.argmax(ratio, axis=1) + np.arange(len(ratio)) * HF_SUMS_PER_FRAME
+        self.burst.append(sums[best])
+        self.around.append(around[best])
+        self._before = stretch[ready:ready + HF_NEIGHBOURS]
+        self._waiting = self._waiting[ready:]
+
+
+def analyse_samples(samples: npt.ArrayLike, *, text: str | None = None,
+                    hf_power: npt.ArrayLike | None = None) -> Findings:
+    """Findings for mono float samples at ``ANALYSIS_RATE_HZ`` held in memory.
+
+    ``hf_power``: the power above ``HF_BAND_HZ``, sample by sample, as ``decode_argv`` makes it.
+    """
     data = np.asarray(samples, np.float32).ravel()
+    hf = None if hf_power is None else np.asarray(hf_power, np.float32).ravel()
     analyser = Analyser()
     for start in range(0, len(data), BLOCK_SAMPLES):
-        analyser.feed(data[start:start + BLOCK_SAMPLES])
+        analyser.feed(data[start:start + BLOCK_SAMPLES], None if hf is None else hf[start:start + BLOCK_SAMPLES])
     return analyser.finish(text)
 
 
@@ -363,45 +495,108 @@ def analyse_file(
     with tempfile.TemporaryDirectory(prefix="defects-", dir=work_dir) as tmp:
         raw = Path(tmp) / "analysis.f32"
         try:
-            ffmpeg.run(decode_argv(Path(path), raw, input_format, max_duration_s),
-                       timeout_s=60.0 + max_duration_s / DECODE_SPEED_FLOOR_X, label="defects")
+            done = ffmpeg.run(decode_argv(Path(path), raw, input_format, max_duration_s),
+                              timeout_s=60.0 + max_duration_s / DECODE_SPEED_FLOOR_X, label="defects")
         except FfmpegError as exc:
             if exc.returncode is None:
                 raise
             raise NotAudioError(f"cannot decode {path}: {exc.stderr_tail[-300:]}") from exc
+        rate_hz = source_rate_hz(done.stderr)
+        band = rate_hz is not None and rate_hz >= HF_MIN_SOURCE_RATE_HZ
         analyser = Analyser()
         for block in read_blocks(raw):
-            analyser.feed(block)
-        return analyser.finish(text)
+            analyser.feed(block[:, 0], block[:, 1] if band else None)
+        return analyser.finish(text, parse_astats(done.stderr))
+
+
+_MONO_FLOAT = "aformat=sample_fmts=flt:channel_layouts=mono"
 
 
 def decode_argv(path: Path, raw_path: Path, input_format: str | None, max_duration_s: float) -> list[str]:
-    """ffmpeg arguments decoding the first audio stream to mono float at ``ANALYSIS_RATE_HZ``."""
+    """ffmpeg arguments decoding the first audio stream for the analysis, in one run.
+
+    The source's own samples, before anything else, go through ``astats`` (its flat tops, on
+    stderr). The mono mix is then brought to 32 kHz and split: one branch is the analysis
+    signal, the other is high-passed at ``HF_BAND_HZ`` (three biquads, 36 dB an octave) and
+    squared. Both come down to ``ANALYSIS_RATE_HZ`` together, as the two channels of a
+    headerless float file (~7.7 MB a minute).
+    """
     forced = ["-f", input_format] if input_format else []
-    return ["-t", f"{max_duration_s + 1:.3f}", *forced, "-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
-            "-af", f"aresample={ANALYSIS_RATE_HZ},aformat=sample_fmts=flt:channel_layouts=mono",
-            "-c:a", "pcm_f32le", "-f", "f32le", "-y", str(raw_path)]
+    stats = "astats=metadata=0:measure_overall=Number_of_samples:measure_perchannel=Peak_count+Flat_factor+Peak_level"
+    high_pass = ",".join([f"highpass=f={HF_BAND_HZ}"] * 3)
+    graph = (f"[0:a:0]{stats},{_MONO_FLOAT},aresample={HF_DECODE_RATE_HZ},asplit[signal][band];"
+             f"[band]{high_pass},aeval=val(0)*val(0):c=same,{_MONO_FLOAT}[hf];[signal]{_MONO_FLOAT}[mono];"
+             f"[mono][hf]amerge=inputs=2,aresample={ANALYSIS_RATE_HZ},aformat=sample_fmts=flt:channel_layouts=stereo[out]")
+    return ["-v", "info", "-t", f"{max_duration_s + 1:.3f}", *forced, "-i", str(path), "-filter_complex", graph,
+            "-map", "[out]", "-c:a", "pcm_f32le", "-f", "f32le", "-y", str(raw_path)]
 
 
 def read_blocks(raw_path: Path, block_samples: int = BLOCK_SAMPLES) -> Iterator[npt.NDArray[np.float32]]:
-    """Headerless little-endian float samples, a block at a time."""
+    """Headerless little-endian float sample pairs (signal, power above 8 kHz), a block at a time."""
     with raw_path.open("rb") as handle:
         while True:
-            block = np.fromfile(handle, dtype="<f4", count=block_samples)
-            if not len(block):
+            block = np.fromfile(handle, dtype="<f4", count=2 * block_samples)
+            if len(block) < 2:
                 return
-            yield block
+            yield block[:len(block) // 2 * 2].reshape(-1, 2)
+
+
+_ASTATS_LINE = re.compile(r"\[Parsed_astats_\d+ @ [^]]*\] "
+                          r"(Channel|Peak level dB|Flat factor|Peak count|Number of samples): *(\S+)")
+
+
+_INPUT_RATE = re.compile(r"Stream #0:\d+\S*: Audio: [^\n]*?(\d+) Hz")
+
+
+def source_rate_hz(stderr: str) -> int | None:
+    """The sample rate of the input's first audio stream, as ffmpeg reports it (None if it does not)."""
+    found = _INPUT_RATE.search(stderr.split("Stream mapping:")[0])
+    return int(found.group(1)) if found else None
+
+
+def parse_astats(stderr: str) -> FlatTops | None:
+    """The channel with the most flat-topped peaks, from astats' report on stderr (None without one).
+
+    astats' flat factor is 20·log10 of the sum of the squared run lengths over the peak count:
+    the mean length of the run a peak sample is in.
+    """
+    channels: list[dict[str, str]] = []
+    samples = 0
+    for key, value in _ASTATS_LINE.findall(stderr):
+        if key == "Channel":
+            channels.append({})
+        elif key == "Number of samples":
+            samples = int(float(value))
+        elif channels:
+            channels[-1][key] = value
+    tops = []
+    for channel in channels:
+        try:
+            flat_db = float(channel["Flat factor"])
+            tops.append(FlatTops(peak_samples=int(float(channel["Peak count"])),
+                                 mean_run_samples=10 ** (flat_db / 20) if math.isfinite(flat_db) else 0.0,
+                                 peak_dbfs=float(channel["Peak level dB"]), samples=samples))
+        except (KeyError, ValueError):
+            continue
+    return max(tops, key=lambda top: top.peak_samples * top.mean_run_samples, default=None)
 
 
 def expected_reading_s(text: str) -> float:
-    """Seconds a text takes to read aloud at an ordinary pace (characters, not punctuation)."""
-    return len(_READ_CHARS.findall(text)) / READING_CPS
+    """Seconds a text takes to read aloud at an ordinary pace (Chinese characters and other words, not punctuation)."""
+    chars, words = _text_size(text)
+    return chars / READING_CPS + words / READING_WPS
+
+
+def _text_size(text: str) -> tuple[int, int]:
+    """(Chinese characters, other words) in a text."""
+    return len(_READ_CHARS.findall(text)), len(_READ_WORDS.findall(text))
 
 
 # --- the judgement, on the gathered features -------------------------------------------------
 
 
-def _judge(f: _Features, hist: npt.NDArray[np.int64], rises: npt.NDArray[np.int64], text: str | None) -> Findings:
+def _judge(f: _Features, bursts: _BurstScanner, hist: npt.NDArray[np.int64], rises: npt.NDArray[np.int64],
+           text: str | None, flat_tops: FlatTops | None) -> Findings:
     """Turn the gathered features into findings."""
     energy = _cat(f.energy)
     duration_s = len(energy) * FRAME_S
@@ -416,13 +611,22 @@ def _judge(f: _Features, hist: npt.NDArray[np.int64], rises: npt.NDArray[np.int6
         blank=Blank(found=speech_s < BLANK_SPEECH_S, severity="fail" if speech_s < BLANK_SPEECH_S else "",
                     speech_s=round(speech_s, 2), duration_s=round(duration_s, 2)),
         too_short=judge_length(speech_s, text),
-        clipping=judge_clipping(hist, rises),
+        clipping=judge_clipping(hist, rises, flat_tops),
         noise=judge_noise(energy, speech, zero, speech_level, hum),
         gating=judge_gating(energy, speech, zero),
         hum=hum,
         plosives=judge_plosives(_cat(f.low_share), level_db, speech, speech_level),
-        clicks=judge_clicks(_cat(f.click_peak), _cat(f.click_rms), zero, level_db),
+        clicks=_judge_clicks(f, bursts, zero, level_db, speech_level),
     )
+
+
+def _judge_clicks(f: _Features, bursts: _BurstScanner, zero: npt.NDArray[np.bool_], level_db: FloatArray,
+                  speech_level_dbfs: float) -> Clicks:
+    """Clicks from the band above 8 kHz when the take has one, else from the LPC residual."""
+    burst, around = _cat(bursts.burst), _cat(bursts.around)
+    if len(burst) and len(burst) == len(level_db):
+        return judge_bursts(burst, around, zero, level_db, speech_level_dbfs)
+    return judge_clicks(_cat(f.click_peak), _cat(f.click_rms), zero, level_db)
 
 
 def speech_frames(level_db: FloatArray, zero: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
@@ -452,13 +656,40 @@ def judge_length(speech_s: float, text: str | None) -> TooShort:
     """Too short when even a very fast reader needs more speech for the text."""
     if not text:
         return TooShort(speech_s=round(speech_s, 2), expected_reading_s=None, text_chars=0)
-    chars = len(_READ_CHARS.findall(text))
-    short = speech_s > 0 and speech_s < chars / MAX_SPEECH_CPS
+    chars, words = _text_size(text)
+    short = speech_s < chars / MAX_SPEECH_CPS + words / MAX_SPEECH_WPS  # a blank take is short too
     return TooShort(found=short, severity="fail" if short else "", speech_s=round(speech_s, 2),
-                    expected_reading_s=round(expected_reading_s(text), 2), text_chars=chars)
+                    expected_reading_s=round(expected_reading_s(text), 2), text_chars=chars, text_words=words)
 
 
-def judge_clipping(hist: npt.NDArray[np.int64], rises: npt.NDArray[np.int64]) -> Clipping:
+def judge_clipping(hist: npt.NDArray[np.int64], rises: npt.NDArray[np.int64],
+                   flat_tops: FlatTops | None = None) -> Clipping:
+    """Clipping: flat tops in the source as decoded, or a pile-up at the top of the amplitude histogram."""
+    piled = judge_pileup(hist, rises)
+    if flat_tops is None:
+        return piled
+    if not _is_flat_topped(flat_tops):
+        return replace(piled, flat_top_samples=flat_tops.peak_samples,
+                       mean_flat_run_samples=round(flat_tops.mean_run_samples, 2))
+    share = flat_tops.peak_samples / max(flat_tops.samples, 1)
+    runs = round(flat_tops.peak_samples / flat_tops.mean_run_samples)
+    return Clipping(found=True, severity="fail" if share >= CLIP_FAIL_SHARE else "warn",
+                    clipped_runs=max(runs, piled.clipped_runs), clipped_share=round(max(share, piled.clipped_share), 6),
+                    clip_level_dbfs=round(flat_tops.peak_dbfs, 2), flat_top_samples=flat_tops.peak_samples,
+                    mean_flat_run_samples=round(flat_tops.mean_run_samples, 2))
+
+
+def _is_flat_topped(tops: FlatTops) -> bool:
+    """Many peak samples, in runs: a converter (or a gain stage after it) held them at its limit.
+
+    An unclipped take reaches its own extreme once or twice, in runs of one or two samples; a
+    low-resolution crest may repeat a value, but not three samples on end at every peak.
+    """
+    return (tops.peak_samples >= CLIP_FLAT_MIN_SAMPLES and tops.mean_run_samples >= CLIP_FLAT_MEAN_RUN
+            and tops.peak_dbfs >= CLIP_FLAT_BELOW_DBFS)
+
+
+def judge_pileup(hist: npt.NDArray[np.int64], rises: npt.NDArray[np.int64]) -> Clipping:
     """Clipping: somewhere in the top few dB, the amplitude histogram piles up instead of thinning out.
 
     Unclipped speech has fewer samples the nearer the peak; a clipped take piles them up at its
@@ -613,13 +844,50 @@ def judge_plosives(low_share: FloatArray, level_db: FloatArray, speech: npt.NDAr
     usual = float(np.median(low_db[speech])) if speech.any() else float(np.median(low_db))
     pop = ((low_share >= POP_SHARE) & (low_db >= usual + POP_ABOVE_MEDIAN_DB)
            & (low_db >= speech_level_dbfs - POP_BELOW_SPEECH_DB))
-    # One pop rings for a few periods of its 25-60 Hz thump: frames within 200 ms are one pop.
-    times = tuple(round(start * FRAME_S, 2) for start, _ in _runs(_close_gaps(pop, 20, 1)))
+    # One pop rings for a few periods of its 25-60 Hz thump: frames within 200 ms are one pop, and
+    # a lone frame is the splatter of a word starting out of silence.
+    times = tuple(round(start * FRAME_S, 2) for start, _ in _runs(_close_gaps(pop, 20, 2)))
     return Plosives(found=bool(times), severity="warn" if times else "", plosive_count=len(times), times_s=times)
 
 
+def judge_bursts(burst: FloatArray, around: FloatArray, zero: npt.NDArray[np.bool_], level_db: FloatArray,
+                 speech_level_dbfs: float) -> Clicks:
+    """Frames holding a 0.5 ms burst above 8 kHz that stands ``CLICK_BURST_DB`` over its 20 ms.
+
+    The neighbourhood is never taken as quieter than the take's quiet stretches, so a speck in
+    digital silence is no click, nor is a burst ``CLICK_UNDER_SPEECH_DB`` under the speech (a
+    click 40 dB under the reading's peaks); a burst leading into a word is its consonant.
+    """
+    live = around[~zero] if (~zero).any() else around
+    floor = float(np.percentile(live, 10)) if len(live) else 0.0
+    click = burst >= 10 ** (CLICK_BURST_DB / 10) * np.maximum(around, max(floor, 1e-30))
+    if math.isfinite(speech_level_dbfs):
+        click &= burst >= 10 ** ((speech_level_dbfs - CLICK_UNDER_SPEECH_DB) / 10)
+    click &= ~_onsets(level_db)
+    return _clicks_from_frames(click)
+
+
+def _onsets(level_db: FloatArray) -> npt.NDArray[np.bool_]:
+    """Frames where the level rises ``CLICK_ONSET_RISE_DB`` and stays up: a word starts (its consonant)."""
+    after = np.max(np.stack([np.roll(level_db, -k) for k in (2, 3, 4)]), axis=0)
+    before = np.minimum(np.roll(level_db, 2), np.roll(level_db, 1))
+    return np.asarray(after >= before + CLICK_ONSET_RISE_DB)
+
+
+def _clicks_from_frames(click: npt.NDArray[np.bool_]) -> Clicks:
+    """One click per cluster of click frames (within 30 ms), the take's first and last 30 ms left out.
+
+    The first windows are predicted from silence that was never there; the last hold the resampler's flush.
+    """
+    click = click.copy()
+    click[:WINDOW // HOP] = False
+    click[-(WINDOW // HOP):] = False
+    times = tuple(round(start * FRAME_S, 2) for start, _ in _runs(_close_gaps(click, 3, 1)))
+    return Clicks(found=bool(times), severity="warn" if times else "", click_count=len(times), times_s=times)
+
+
 def judge_clicks(peak: FloatArray, rms: FloatArray, zero: npt.NDArray[np.bool_], level_db: FloatArray) -> Clicks:
-    """Frames whose second-difference peak towers over the neighbourhood and over the frame itself."""
+    """Frames whose LPC-residual peak towers over the neighbourhood and over the frame itself."""
     if len(peak) < 2 * CLICK_NEIGHBOURS + 1:
         return Clicks(click_count=0)
     local = _moving_median(rms, 2 * CLICK_NEIGHBOURS + 1)
@@ -628,15 +896,8 @@ def judge_clicks(peak: FloatArray, rms: FloatArray, zero: npt.NDArray[np.bool_],
     beside = np.maximum(np.concatenate([[0.0], rms[:-1]]), np.concatenate([rms[1:], [0.0]]))
     click = (peak >= CLICK_RATIO * np.maximum.reduce([local, beside, np.full_like(rms, floor)]))
     click &= (peak >= CLICK_CREST * rms) & (peak > 0)
-    # A burst that leads into a word (its level 15 dB up and staying) is a consonant, not a click.
-    after = np.max(np.stack([np.roll(level_db, -k) for k in (2, 3, 4)]), axis=0)
-    before = np.minimum(np.roll(level_db, 2), np.roll(level_db, 1))
-    click &= ~(after >= before + CLICK_ONSET_RISE_DB)
-    # The first windows are predicted from silence that was never there; the last hold the resampler's flush.
-    click[:WINDOW // HOP] = False
-    click[-(WINDOW // HOP):] = False
-    times = tuple(round(start * FRAME_S, 2) for start, _ in _runs(_close_gaps(click, 3, 1)))
-    return Clicks(found=bool(times), severity="warn" if times else "", click_count=len(times), times_s=times)
+    click &= ~_onsets(level_db)  # a burst that leads into a word is a consonant, not a click
+    return _clicks_from_frames(click)
 
 
 # --- small array helpers ------------------------------------------------------------------------

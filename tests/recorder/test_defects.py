@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from scipy.signal import resample_poly
+from scipy.signal import butter, resample_poly, sosfilt
 
 from bench.bench_defects import (
     RATE_HZ,
@@ -35,6 +35,7 @@ from tests.helpers import require_tool
 from tests.recorder.helpers import ffmpeg
 
 ROOM_DBFS = -65.0  # over the synthetic syllables' own faint bed (about -74 dBFS)
+POEM = "床前明月光，疑是地上霜。举头望明月，低头思故乡。春眠不觉晓，处处闻啼鸟。"
 
 
 def gen_take(tmp: Path, *, level_lufs: float = -23.0, seconds: float = 20.0, seed: int = 1) -> np.ndarray:
@@ -48,6 +49,27 @@ def gen_take(tmp: Path, *, level_lufs: float = -23.0, seconds: float = 20.0, see
 def analyse(x: np.ndarray, text: str | None = None) -> Findings:
     """Resample to the analysis rate with scipy (not ffmpeg) and analyse in memory."""
     return analyse_samples(resample_poly(x, ANALYSIS_RATE_HZ // 100, RATE_HZ // 100), text=text)
+
+
+def gen_file(tmp: Path, x: np.ndarray, name: str, subtype: str = "PCM_24") -> Path:
+    """A take written as WAV at 44.1 kHz (as the booth records it)."""
+    path = tmp / f"{name}.wav"
+    soundfile.write(path, x, RATE_HZ, subtype=subtype)
+    return path
+
+
+def band_power(x: np.ndarray) -> np.ndarray:
+    """Power above 8 kHz at the analysis rate, made with scipy (as ``decode_argv`` makes it with ffmpeg)."""
+    high = sosfilt(butter(6, 8000, "highpass", fs=RATE_HZ, output="sos"), x)
+    return resample_poly(high**2, ANALYSIS_RATE_HZ // 100, RATE_HZ // 100)
+
+
+@pytest.fixture(scope="module")
+def espeak_reading(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """espeak-ng reading a poem with hardly a pause, over a faint room tone, at 44.1 kHz."""
+    require_tool("espeak-ng", shutil.which("espeak-ng") is not None, "apt-get install espeak-ng")
+    spoken = read_wav(synth.speech(POEM, tmp_path_factory.mktemp("espeak") / "poem.wav"))
+    return spoken + room_tone(len(spoken), -70.0, 1)
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +153,24 @@ def test_hiss(clean: np.ndarray, below_db: float, severity: str) -> None:
     assert findings.noise.snr_db == pytest.approx(expected_snr_db, abs=3)
 
 
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+def test_clipping_just_over_full_scale_found_in_the_file(clean: np.ndarray, tmp_path: Path, subtype: str) -> None:
+    path = gen_file(tmp_path, inject_clipping(clean, 2.0), "clipped", subtype)
+    stored = soundfile.read(path, dtype="int32")[0]  # the file's own samples, at its own full scale
+    at_extremes = int(np.sum(stored == stored.max()) + np.sum(stored == stored.min()))
+    findings = analyse_file(path)
+    assert findings.clipping.found
+    assert findings.clipping.flat_top_samples == at_extremes
+    assert findings.clipping.mean_flat_run_samples >= 3
+    assert findings.clipping.clip_level_dbfs > -0.1
+
+
+def test_clean_file_has_no_flat_tops(clean: np.ndarray, tmp_path: Path) -> None:
+    findings = analyse_file(gen_file(tmp_path, clean, "clean"))
+    assert not findings.clipping.found
+    assert findings.clipping.flat_top_samples < 10
+
+
 def test_clipping_runs_counted(clean: np.ndarray) -> None:
     clipped = inject_clipping(clean, 6.0)
     at_limit = np.abs(clipped) >= 1.0
@@ -160,6 +200,25 @@ def test_clicks_in_pauses_counted(clean: np.ndarray) -> None:
     assert np.allclose(sorted(findings.clicks.times_s), np.array(places) / RATE_HZ, atol=0.03)
 
 
+def test_clicks_inside_speech_found_above_8_khz(espeak_reading: np.ndarray, tmp_path: Path) -> None:
+    hop = RATE_HZ // 100
+    length = len(espeak_reading) // hop * hop
+    power = np.mean(espeak_reading[:length].reshape(-1, hop) ** 2, axis=1)
+    high = sosfilt(butter(6, 8000, "highpass", fs=RATE_HZ, output="sos"), espeak_reading)
+    high_power = np.mean(high[:length].reshape(-1, hop) ** 2, axis=1)
+    # Inside vowels: loud, and with little above 8 kHz (a loud hiss, "sh", would mask a click).
+    voiced = np.nonzero((power > power.max() / 100) & (high_power < power / 1000))[0]
+    places = [int(frame) * hop + hop // 2 for frame in voiced[:: max(1, len(voiced) // 4)][1:4]]
+    clicked = espeak_reading.copy()
+    amplitude = 10 ** (-12 / 20) * float(np.max(np.abs(espeak_reading)))
+    for place in places:
+        clicked[place:place + 3] += amplitude * np.array([1.0, -0.6, 0.2])
+    assert not analyse_file(gen_file(tmp_path, espeak_reading, "reading")).clicks.found
+    findings = analyse_file(gen_file(tmp_path, clicked, "clicked"))
+    assert findings.clicks.click_count == len(places)
+    assert np.allclose(sorted(findings.clicks.times_s), np.array(places) / RATE_HZ, atol=0.03)
+
+
 def test_gated_pauses_suspect_zero_noise(clean: np.ndarray) -> None:
     findings = analyse(inject_gating(clean, np.inf))
     assert findings.gating.found and findings.gating.suspect_zero_noise
@@ -181,16 +240,36 @@ def test_much_too_short_for_the_text(clean: np.ndarray) -> None:
     assert not analyse(clean, text=text[:60]).too_short.found
 
 
-def test_expected_reading_counts_characters_not_punctuation() -> None:
-    assert expected_reading_s("床前明月光，疑是地上霜。") == pytest.approx(10 / 4.5)
+def test_english_text_is_read_by_the_word(clean: np.ndarray) -> None:
+    sentence = "Readers may borrow books, read the papers, or read a story aloud. "  # 12 words
+    assert not analyse(clean, text=sentence * 4).too_short.found  # 48 words in 13 s of speech
+    findings = analyse(clean, text=sentence * 20)  # 240 words: no one reads them in 13 s
+    assert findings.too_short.found and findings.too_short.text_words == 240
 
 
-def test_blocks_of_any_size_give_the_same_findings(clean: np.ndarray) -> None:
-    samples = resample_poly(clean, 160, 441).astype(np.float32)
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("床前明月光，疑是地上霜。", 10 / 4.5),
+    ("The library opens at nine.", 5 / 2.5),
+    ("图书馆 opens at 9 点。", 4 / 4.5 + 3 / 2.5),
+])
+def test_expected_reading_counts_characters_and_words_not_punctuation(text: str, seconds: float) -> None:
+    assert expected_reading_s(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("with_band", [False, True])
+def test_blocks_of_any_size_give_the_same_findings(clean: np.ndarray, with_band: bool) -> None:
+    quiet = np.convolve(clean**2, np.ones(4410) / 4410, mode="same") < 10 ** (-60 / 10)
+    place = int(np.nonzero(quiet[2 * RATE_HZ:])[0][0]) + 2 * RATE_HZ + RATE_HZ // 20  # in a pause
+    clicked = clean.copy()
+    clicked[place:place + 3] += 0.05 * np.array([1.0, -0.6, 0.2])
+    samples = resample_poly(clicked, 160, 441).astype(np.float32)
+    band = band_power(clicked) if with_band else None
     analyser = Analyser()
     for start in range(0, len(samples), 12345):
-        analyser.feed(samples[start:start + 12345])
-    assert analyser.finish().to_dict() == analyse_samples(samples).to_dict()
+        analyser.feed(samples[start:start + 12345], None if band is None else band[start:start + 12345])
+    findings = analyser.finish()
+    assert findings.to_dict() == analyse_samples(samples, hf_power=band).to_dict()
+    assert findings.clicks.times_s == pytest.approx([place / RATE_HZ], abs=0.03)
 
 
 def test_file_analysis_of_espeak_reading(tmp_path: Path) -> None:
