@@ -25,6 +25,7 @@ SQLITE_COOPERATIVE_BUSY_TIMEOUT_S = 0.05
 # Settings with a default that operators rarely change: name → (default, how to read the variable).
 TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_BOOTH_LICENCE": ("CC BY 4.0", str),  # what a volunteer agrees to at the booth
+    "KIOSK_BOOTH_IDLE_S": (120, int),  # an untouched booth screen is cleared for the next volunteer after this
     "KIOSK_TAKE_LEASE_S": (60.0, float),  # a worker's claim on a job, renewed by its heartbeat
     "KIOSK_LOGIN_CLIENT_LIMIT": ("20 per 15 minutes", str),  # failed logins from one address
     "KIOSK_LOGIN_ACCOUNT_LIMIT": ("5 per 15 minutes", str),  # failed logins for one username from one address

@@ -171,3 +171,41 @@ def test_hours_of_silence_from_a_few_kilobytes_are_refused_as_too_long(client: F
     response = post_take(client, bomb)
     assert response.status_code == 422
     assert response.get_json()["error"] == "too_long"
+
+
+def stored_licence(app: Flask, token: str) -> str:
+    """The licence a take was stored with, read from its row."""
+    with app.app_context():
+        return db.session.scalar(db.select(Recording.licence).where(Recording.token == token))
+
+
+def test_booth_screen_shows_the_configured_licence(app: Flask, client: FlaskClient) -> None:
+    app.config["KIOSK_BOOTH_LICENCE"] = "CC BY-SA 4.0"
+    page = client.get("/booth").get_data(as_text=True)
+    assert "我同意图书馆以 CC BY-SA 4.0 协议公开传播这段录音" in page
+    assert 'data-licence="CC BY-SA 4.0"' in page
+    assert "CC BY 4.0" not in page
+
+
+@pytest.mark.parametrize("shown", ["CC BY-SA 4.0", ""], ids=["as-shown", "not-sent"])
+def test_take_stores_the_licence_its_reader_agreed_to(
+    app: Flask, client: FlaskClient, spoken_take: Path, shown: str
+) -> None:
+    app.config["KIOSK_BOOTH_LICENCE"] = "CC BY-SA 4.0"
+    fields = {"licence": shown} if shown else {}
+    response = post_take(client, spoken_take, **fields)
+    assert response.status_code == 202
+    assert stored_licence(app, response.get_json()["token"]) == "CC BY-SA 4.0"
+
+
+def test_a_licence_changed_under_the_screen_is_refused_with_409(
+    app: Flask, client: FlaskClient, spoken_take: Path
+) -> None:
+    app.config["KIOSK_BOOTH_LICENCE"] = "CC0 1.0"
+    response = post_take(client, spoken_take, licence="CC BY 4.0")
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["error"] == "licence_changed"
+    assert "授权协议" in body["message"]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Recording)) == 0

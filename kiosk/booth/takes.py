@@ -55,6 +55,7 @@ class TakeForm:
     reader_name: str
     consent: bool
     text_id: int | None
+    licence: str = DEFAULT_LICENCE  # the licence the volunteer agreed to (see ``agreed_licence``)
 
 
 def size_text(size_bytes: int) -> str:
@@ -93,7 +94,25 @@ def pending_takes() -> int:
     ) or 0
 
 
-def validate_form(reader_name: str, consent: str, text_id: str) -> TakeForm:
+def configured_licence() -> str:
+    """The licence the booth shows its volunteers (``KIOSK_BOOTH_LICENCE``)."""
+    return str(current_app.config.get("KIOSK_BOOTH_LICENCE") or DEFAULT_LICENCE)
+
+
+def agreed_licence(shown: str) -> str:
+    """The configured licence, if it is the one the booth showed; raise ``TakeRefused`` (409) if not.
+
+    A screen opened before the setting changed showed an older licence: the take must not be
+    published under words its reader never saw. Clients that send none agree to the configured one.
+    """
+    configured = configured_licence()
+    if shown.strip() and shown.strip() != configured:
+        raise TakeRefused(409, "licence_changed",
+                          gettext("图书馆刚刚更换了录音授权协议。请点“重新开始”，阅读新的协议后再录。"))
+    return configured
+
+
+def validate_form(reader_name: str, consent: str, text_id: str, licence_shown: str = "") -> TakeForm:
     """Check the fields beside the audio; raise ``TakeRefused`` with a Chinese message."""
     name = " ".join(reader_name.split())
     if not name:
@@ -107,7 +126,7 @@ def validate_form(reader_name: str, consent: str, text_id: str) -> TakeForm:
         if not is_id(text_id) or db.session.get(BoothText, int(text_id)) is None:
             raise TakeRefused(422, "text_unknown", gettext("选择的朗读文本不存在，请重新选择。"))
         chosen = int(text_id)
-    return TakeForm(reader_name=name, consent=True, text_id=chosen)
+    return TakeForm(reader_name=name, consent=True, text_id=chosen, licence=agreed_licence(licence_shown))
 
 
 def submit(upload: Path, form: TakeForm) -> Recording:
@@ -127,7 +146,7 @@ def submit(upload: Path, form: TakeForm) -> Recording:
         token=secrets.token_urlsafe(18),
         reader_name=form.reader_name,
         consent=form.consent,
-        licence=current_app.config.get("KIOSK_BOOTH_LICENCE", DEFAULT_LICENCE),
+        licence=form.licence,
         text_id=form.text_id,
         title=text.title if text else FREE_READING_TITLE,
         original_key=original_key,

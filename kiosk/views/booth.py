@@ -29,6 +29,7 @@ bp = Blueprint("booth", __name__)
 
 BOOTH_COOKIE = "kiosk_booth"  # names this booth screen, so its takes are counted together
 BOOTH_COOKIE_MAX_AGE_S = 5 * 365 * 24 * 3600
+POLL_LIMIT_S = 600  # the booth stops following a take after this; the take-home code still works
 
 
 @bp.get("/booth")
@@ -37,7 +38,9 @@ def screen() -> Response:
     texts = db.session.scalars(
         select(BoothText).where(BoothText.published.is_(True)).order_by(BoothText.position, BoothText.id)
     ).all()
-    response = make_response(render_template("booth/screen.html", texts=texts))
+    response = make_response(render_template(
+        "booth/screen.html", texts=texts, licence=takes.configured_licence(),
+        idle_s=current_app.config["KIOSK_BOOTH_IDLE_S"], poll_limit_s=POLL_LIMIT_S))
     if not _booth_id():
         response.set_cookie(BOOTH_COOKIE, secrets.token_urlsafe(12), max_age=BOOTH_COOKIE_MAX_AGE_S,
                             httponly=True, samesite="Strict")
@@ -87,7 +90,8 @@ def submit() -> tuple[Response, int] | Response:
         return render_error(400, gettext("没有收到录音文件，请重新提交。"), "audio_missing")
     try:
         form = takes.validate_form(
-            request.form.get("reader_name", ""), request.form.get("consent", ""), request.form.get("text_id", "")
+            request.form.get("reader_name", ""), request.form.get("consent", ""), request.form.get("text_id", ""),
+            request.form.get("licence", ""),
         )
         take = takes.submit(_spooled_path(upload), form)
     except takes.TakeRefused as refusal:

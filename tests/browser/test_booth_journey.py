@@ -101,6 +101,8 @@ def record(page: Any) -> int:
         "() => document.getElementById('meter-fill').getBoundingClientRect().width > 0"
     )
     expect(page.locator("#record-start")).to_be_enabled()
+    ready = page.locator("#booth").get_attribute("data-label-ready")
+    expect(page.locator("#record-status")).to_have_text(str(ready))  # said only once the microphone is open
     page.evaluate(WATCH_COUNTDOWN)
     page.get_by_role("button", name="开始录音").tap()
     expect(page.locator("#countdown")).to_be_visible()
