@@ -220,14 +220,12 @@ def report(o: Outcome, machine: dict[str, str], command: str) -> str:
     )
     table = markdown_table(["Measure", "Figure", "Target"], rows(o))
     legend = ("A refusal's Retry-After says who refused: 30 is the upload guard's in-flight cap "
-              "(`kiosk/web/uploads.py`), 5 the database-busy handler (`kiosk/web/errors.py`); Flask-Limiter puts "
-              "900 on every answer of the login route, a 302 included, and over the database-busy 503's 5 for a "
-              "browser it does not exempt. Play reports' codes: `busy` is the upload guard, `unavailable` the "
-              "database-busy handler.")
+              "(`kiosk/web/uploads.py`), 5 the database-busy handler (`kiosk/web/errors.py`), a 429 the time left "
+              "in the login limit's window; a successful answer carries none. Play reports' codes: `busy` is the "
+              "upload guard, `unavailable` the database-busy handler.")
     if any(s.moment == "write free" and s.retry_after == "30" and s.status == 503 for s in o.sign_ins):
-        legend += (" **Why the librarian was refused**: the upload guard counts every request with a body — a "
-                   "login form of ~150 bytes, a play report — against `KIOSK_UPLOADS_IN_FLIGHT`, so while stalled "
-                   "uploads fill the cap, signing in is refused with the uploads' 503, whatever the device.")
+        legend += (" **Why the librarian was refused**: the upload guard counted a sign-in form against "
+                   "`KIOSK_UPLOADS_IN_FLIGHT`: while stalled uploads fill the cap, signing in gets the uploads' 503.")
     lines = "\n".join(f"- **{'PASS' if ok else 'FAIL'}**: {name}" for name, ok in verdicts(o))
     machine_md = "Machine:\n\n" + machine_markdown(machine)
     return "\n\n".join([protocol, table, legend, "Issue 11's targets:\n\n" + lines, machine_md])
