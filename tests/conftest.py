@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -298,6 +298,28 @@ def app(tmp_path: Path, database_url: str, redis_settings: dict[str, str]) -> It
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def limited_app(tmp_path: Path, database_url: str, redis_settings: dict[str, str]) -> Iterator[Callable[..., Flask]]:
+    """Make apps with rate limits on (as in production), on the test database and Redis; ``overrides`` win."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        application = create_app({
+            "TESTING": True, "RATELIMIT_ENABLED": True, "KIOSK_DATA_DIR": tmp_path / "media",
+            "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret", **redis_settings, **overrides,
+        })
+        with application.app_context():
+            prepare_database()
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture

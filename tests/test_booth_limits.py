@@ -7,7 +7,7 @@ originals piled up, and a ``text_id`` of ``²`` was a 500.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from kiosk import create_app
-from kiosk.cli.setup import prepare_database
-from kiosk.extensions import db
 from recorder import synth
 
 
@@ -28,25 +25,9 @@ def take_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def build(tmp_path: Path, database_url: str, redis_settings: dict[str, str]) -> Iterator[Callable[..., Flask]]:
+def build(limited_app: Callable[..., Flask]) -> Callable[..., Flask]:
     """Apps with limits on; takes are queued, not mastered (the limits are about accepting them)."""
-    made: list[Flask] = []
-
-    def make(**overrides: Any) -> Flask:
-        application = create_app({
-            "TESTING": True, "RATELIMIT_ENABLED": True, "KIOSK_DATA_DIR": tmp_path / "media",
-            "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret", **redis_settings, **overrides,
-        })
-        with application.app_context():
-            prepare_database()
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    return limited_app
 
 
 def post_take(client: FlaskClient, take_wav: Path, address: str = "192.0.2.7", **fields: str) -> Any:

@@ -6,8 +6,7 @@ its owner (429 with the right password), and behind nginx every visitor shared 1
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,9 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from kiosk import create_app
 from kiosk.accounts import auth
-from kiosk.cli.setup import prepare_database
 from kiosk.extensions import db
 from kiosk.models import AuditEvent
 from kiosk.web import security
@@ -36,27 +33,17 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.fixture
-def build(tmp_path: Path, database_url: str, redis_settings: dict[str, str]) -> Iterator[Callable[..., Flask]]:
-    """Make an app with limits on, on the test database and (in the second pass) Redis."""
-    made: list[Flask] = []
+def build(limited_app: Callable[..., Flask]) -> Callable[..., Flask]:
+    """Make an app with limits on and one librarian, ``wang``."""
 
     def make(**overrides: Any) -> Flask:
-        application = create_app({
-            "TESTING": True, "RATELIMIT_ENABLED": True, "KIOSK_DATA_DIR": tmp_path / "media",
-            "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret", **redis_settings, **overrides,
-        })
+        application = limited_app(**overrides)
         with application.app_context():
-            prepare_database()
             auth.create_user("wang", PASSWORD)
             db.session.commit()
-        made.append(application)
         return application
 
-    yield make
-    for application in made:
-        with application.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    return make
 
 
 @pytest.fixture
