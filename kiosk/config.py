@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_DATA_DIR = "media"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+SQLITE_FILE = "kiosk.sqlite3"
 SQLITE_BUSY_TIMEOUT_S = 15.0
 SQLITE_COOPERATIVE_BUSY_TIMEOUT_S = 0.05
 
@@ -152,7 +153,8 @@ def check_data_dir(data_dir: Path) -> bool:
     if not _writable(data_dir):
         raise DataDirError(f"the data dir {data_dir} is read-only for this user: "
                            f"give it to the kiosk's user (chown) or {fix}.")
-    return not any(data_dir.iterdir())
+    # A library has its secret key or its SQLite file; anything else (a README) is not one.
+    return not any((data_dir / name).exists() for name in (SECRET_KEY_FILE, SQLITE_FILE))
 
 
 def _writable(folder: Path) -> bool:
@@ -208,7 +210,7 @@ def from_environment(env: Mapping[str, str] | None = None) -> Settings:
     kept_key = env.get("KIOSK_SECRET_KEY") or read_secret_key(data_dir)
     secret_key_is_ephemeral = kept_key is None
     secret_key = kept_key or secrets.token_urlsafe(48)
-    database_url = env.get("KIOSK_DATABASE_URL") or f"sqlite:///{data_dir / 'kiosk.sqlite3'}"
+    database_url = env.get("KIOSK_DATABASE_URL") or f"sqlite:///{data_dir / SQLITE_FILE}"
     base_url = (env.get("KIOSK_BASE_URL") or "").rstrip("/") or None
     return Settings(
         data_dir=data_dir,

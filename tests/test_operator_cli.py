@@ -126,3 +126,12 @@ def test_the_readme_documents_every_setting() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     undocumented = [name for name in config.TUNABLES if f"`{name}`" not in readme]
     assert undocumented == []
+
+
+def test_a_folder_with_files_but_no_library_is_still_a_new_library(tmp_path: Path) -> None:
+    """A clone's media/ holds only its README: the first command there starts a new library, and says so."""
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "README.md").write_text("the default media store")
+    result = kiosk(tmp_path, "init")
+    assert result.returncode == 0, result.stderr
+    assert "holds no library yet" in result.stderr
