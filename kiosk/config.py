@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 DEFAULT_DATA_DIR = "media"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 SQLITE_FILE = "kiosk.sqlite3"
+LIBRARY_MARKERS = (SECRET_KEY_FILE, SQLITE_FILE, "audio", "public")  # what only a library's data dir holds
 SQLITE_BUSY_TIMEOUT_S = 15.0
 SQLITE_COOPERATIVE_BUSY_TIMEOUT_S = 0.05
 
@@ -153,8 +154,8 @@ def check_data_dir(data_dir: Path) -> bool:
     if not _writable(data_dir):
         raise DataDirError(f"the data dir {data_dir} is read-only for this user: "
                            f"give it to the kiosk's user (chown) or {fix}.")
-    # A library has its secret key or its SQLite file; anything else (a README) is not one.
-    return not any((data_dir / name).exists() for name in (SECRET_KEY_FILE, SQLITE_FILE))
+    # A library has its secret key, its SQLite file or stored media; anything else (a README) is not one.
+    return not any((data_dir / name).exists() for name in LIBRARY_MARKERS)
 
 
 def _writable(folder: Path) -> bool:

@@ -59,15 +59,15 @@ def commands() -> list[click.Command]:
 
 def announce_data_dir() -> None:
     """Name the data dir on standard error; fail with one line if it cannot be used."""
-    settings_dir = config.data_dir_from_environment()
+    data_dir = config.data_dir_from_environment()
     try:
-        is_new = config.check_data_dir(settings_dir)
+        is_new = config.check_data_dir(data_dir)
     except config.DataDirError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"kiosk: data dir {settings_dir}", err=True)
+    click.echo(f"kiosk: data dir {data_dir}", err=True)
     if is_new:
         click.echo(
-            f"kiosk: warning: {settings_dir} holds no library yet; a new, empty one will be made there. "
+            f"kiosk: warning: {data_dir} holds no library yet; a new, empty one will be made there. "
             "To use an existing library, run from its folder or set KIOSK_DATA_DIR.",
             err=True,
         )
