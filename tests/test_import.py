@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from kiosk.extensions import db
 from kiosk.ingest import mastering
-from kiosk.models import AuditEvent, Book, ImportBatch, ImportStatus, Reader, Track
+from kiosk.models import AuditEvent, Book, ImportBatch, JobStatus, Reader, Track
 from kiosk.storage import file_sha256, store
 
 from .conftest import FFMPEG
@@ -264,7 +264,7 @@ def test_upload_form_imports_and_shows_the_report(
     assert "上传的书" in page and "readme.txt" in page and "http-equiv" not in page  # finished: no refresh
     with app.app_context():
         batch = db.session.scalars(select(ImportBatch)).one()
-        assert batch.status == ImportStatus.DONE
+        assert batch.status == JobStatus.DONE
         assert json.dumps(batch.report)  # stored as JSON
         book = db.session.scalars(select(Book).where(Book.title == "上传的书")).one()
         assert [t.title for t in book.tracks] == ["一", "二"]

@@ -10,10 +10,6 @@ from kiosk.models.recordings import BoothText, Decision, Recording
 from kiosk.models.scans import Scan
 from kiosk.models.uploads import ChapterUpload
 
-# Transitional: tests/test_import.py (not part of the job-lifecycle change) still imports the old
-# name. Remove once it says ``JobStatus``; nothing in kiosk/ uses it.
-ImportStatus = JobStatus
-
 __all__ = [
     "AuditEvent",
     "Book",
@@ -23,7 +19,6 @@ __all__ = [
     "ConsoleSession",
     "Decision",
     "ImportBatch",
-    "ImportStatus",
     "JobStatus",
     "LeasedJob",
     "Play",
