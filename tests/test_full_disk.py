@@ -69,14 +69,19 @@ def fill(folder: Path) -> Path:
     return filler
 
 
+def submitted_take(tmp_path: Path) -> str:
+    """A volunteer's take accepted at the booth (in an app context): its token."""
+    take_wav = synth.speechlike(tmp_path / "take.wav", duration_s=6, level_lufs=-24, pad_head_s=1, pad_tail_s=1)
+    spool = takes.store().scratch_dir() / "upload.wav"
+    shutil.copyfile(take_wav, spool)
+    return takes.submit(spool, takes.validate_form("李读者", "1", "")).token
+
+
 def test_a_take_on_a_full_disk_waits_and_is_mastered_when_space_returns(
     app_on_small_disk: Flask, tmp_path: Path
 ) -> None:
-    take_wav = synth.speechlike(tmp_path / "take.wav", duration_s=6, level_lufs=-24, pad_head_s=1, pad_tail_s=1)
     with app_on_small_disk.app_context():
-        spool = takes.store().scratch_dir() / "upload.wav"
-        shutil.copyfile(take_wav, spool)
-        token = takes.submit(spool, takes.validate_form("李读者", "1", "")).token
+        token = submitted_take(tmp_path)
         filler = fill(Path(app_on_small_disk.config["KIOSK_DATA_DIR"]))
 
         assert lifecycle.claim(Recording.token, token)
@@ -100,11 +105,8 @@ def test_a_take_on_a_full_disk_waits_and_is_mastered_when_space_returns(
 def test_the_volunteer_is_told_the_take_is_waiting_not_that_it_is_not_audio(
     app_on_small_disk: Flask, tmp_path: Path
 ) -> None:
-    take_wav = synth.speechlike(tmp_path / "take.wav", duration_s=6, level_lufs=-24, pad_head_s=1, pad_tail_s=1)
     with app_on_small_disk.app_context():
-        spool = takes.store().scratch_dir() / "upload.wav"
-        shutil.copyfile(take_wav, spool)
-        token = takes.submit(spool, takes.validate_form("李读者", "1", "")).token
+        token = submitted_take(tmp_path)
         fill(Path(app_on_small_disk.config["KIOSK_DATA_DIR"]))
         assert lifecycle.claim(Recording.token, token)
         takes.process(token)
