@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "kiosk.db": 1, "kiosk.jobs.lifecycle": 1, "kiosk.jobs.queue": 1, "kiosk.web": 1,
     "kiosk.accounts": 2, "kiosk.library": 2, "kiosk.media": 2, "kiosk.ingest": 2, "kiosk.booth": 2,
     "kiosk.wall": 2, "kiosk.insights": 2,
+    "kiosk.readalong": 2, "kiosk.podcast": 2, "kiosk.exports": 2, "kiosk.sharing": 2,
     "kiosk.views": 3, "kiosk.jobs.tasks": 3, "kiosk.demo": 3,
     "kiosk.cli": 4, "kiosk": 4,
 }
