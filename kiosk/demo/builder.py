@@ -1,10 +1,13 @@
 """``kiosk demo``: a small library of real, playable recordings made on this machine.
 
-Safe to run twice: a book that already exists (by title, in its section) is left alone.
+Safe to run twice: a book that already exists (by title, in its section) is left alone,
+except that its chapters get their texts for read-along if they have none yet. The texts
+are what espeak-ng spoke, so the demo reads along on a fresh machine with the aligner.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +21,8 @@ from kiosk.ingest import mastering
 from kiosk.ingest.mastering import TrackTags
 from kiosk.library import catalogue, covers
 from kiosk.models import Book, BoothText, Section
+from kiosk.readalong import jobs as readalong_jobs
+from kiosk.readalong import texts as readalong_texts
 from kiosk.storage import store
 
 DEMO_LICENCE = "CC BY 4.0 有声图书馆演示"
@@ -30,6 +35,7 @@ class DemoReport:
     books_created: int = 0
     tracks_created: int = 0
     texts_created: int = 0
+    chapter_texts: int = 0
 
 
 def load(echo: Callable[[str], None] = print) -> DemoReport:
@@ -37,7 +43,10 @@ def load(echo: Callable[[str], None] = print) -> DemoReport:
     report = DemoReport(texts_created=_create_texts())
     for seed, spec in enumerate(DEMO_BOOKS):
         section = db.session.scalar(select(Section).where(Section.slug == spec.section_slug))
-        if section is None or _exists(spec, section):
+        if section is None:
+            continue
+        if _exists(spec, section):
+            report.chapter_texts += _attach_texts(spec, section)
             continue
         echo(f"  recording 《{spec.title}》 ({len(spec.chapters)} chapter(s))…")
         try:
@@ -47,7 +56,24 @@ def load(echo: Callable[[str], None] = print) -> DemoReport:
             raise
         db.session.commit()
         report.books_created += 1
+        report.chapter_texts += _attach_texts(spec, section)
     return report
+
+
+def _attach_texts(spec: DemoBook, section: Section) -> int:
+    """Give the book's spoken chapters their texts (those without one), then queue their alignment."""
+    if shutil.which("espeak-ng") is None:
+        return 0  # the chapters are chimes, not the text read aloud
+    book = db.session.scalar(select(Book).where(Book.section_id == section.id, Book.title == spec.title))
+    if book is None:
+        return 0
+    spoken = {chapter.title: chapter.text for chapter in spec.chapters}
+    attached = [readalong_texts.attach(track, spoken[track.title], "demo") for track in book.tracks
+                if track.title in spoken and readalong_texts.for_track(track.id) is None]
+    db.session.commit()
+    for text in attached:
+        readalong_jobs.queue_alignment(text.id)
+    return len(attached)
 
 
 def _create_texts() -> int:

@@ -4,6 +4,8 @@ Files are grouped into books by album tag (else by folder), ordered by track num
 natural file name, mastered only when they miss the house standard, and identified by the
 SHA-256 of the source file, so running the same import twice adds nothing the second time.
 Each book is written in one transaction; a file that fails is skipped with its reason.
+A ``.txt`` beside an audio file with the same name (``01.mp3`` + ``01.txt``) is that
+chapter's text, for read-along: attached in the book's transaction, aligned by the queue after.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from kiosk.extensions import db
 from kiosk.ingest import mastering
 from kiosk.library import catalogue, covers
 from kiosk.models import Book, Section, Track, User
+from kiosk.readalong import jobs as readalong_jobs
+from kiosk.readalong import texts as readalong_texts
 from kiosk.storage import content_key, file_sha256, store
 
 AUDIO_SUFFIXES = frozenset({".mp3", ".m4a", ".m4b", ".mp4", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wav"})
@@ -77,6 +81,7 @@ class ImportReport:
 
     entries: list[Entry] = field(default_factory=list)
     books_created: int = 0
+    texts_attached: int = 0
 
     def count(self, outcome: Outcome) -> int:
         """How many files had ``outcome``."""
@@ -131,7 +136,24 @@ def collect(paths: Iterable[Path]) -> tuple[list[Source], list[Entry]]:
             _walk(root, sources, skipped)
         elif root.is_file():
             sources.append(Source(root, root.name, root.resolve().parent.name))
-    return sources, skipped
+    return [s for s in sources if not is_chapter_text(s.path)], skipped
+
+
+def is_chapter_text(path: Path) -> bool:
+    """Whether ``path`` is the ``.txt`` text of an audio file beside it (not a file to import)."""
+    return path.suffix.lower() == ".txt" and any(
+        path.with_suffix(suffix).is_file() or path.with_suffix(suffix.upper()).is_file()
+        for suffix in AUDIO_SUFFIXES
+    )
+
+
+def text_beside(audio: Path) -> Path | None:
+    """The ``.txt`` with the same name as ``audio``, if there is one."""
+    for suffix in (".txt", ".TXT"):
+        candidate = audio.with_suffix(suffix)
+        if candidate.is_file() and not candidate.is_symlink():
+            return candidate
+    return None
 
 
 def _walk(root: Path, sources: list[Source], skipped: list[Entry]) -> None:
@@ -257,8 +279,7 @@ def _import_book(
         if cover is not None and book.cover_key is None:
             book.cover_key = store().put_bytes(cover.large_jpeg, "covers", "jpg")
             book.cover_thumb_key = store().put_bytes(cover.thumb_jpeg, "covers", "jpg")
-        for candidate, audio in ready:
-            _add(book, candidate, audio, published=publish or created)
+        texts = [_add(book, candidate, audio, published=publish or created) for candidate, audio in ready]
         db.session.flush()
         auth.audit("book_imported", actor=actor, target=book, via=via, chapters=len(ready), created=created,
                    published=publish)
@@ -270,6 +291,10 @@ def _import_book(
             candidate.entry.detail, candidate.entry.track_id = type(error).__name__, None
         return
     report.books_created += int(created)
+    attached = [text_id for text_id in texts if text_id is not None]
+    report.texts_attached += len(attached)
+    for text_id in attached:
+        readalong_jobs.queue_alignment(text_id)
 
 
 def _audio_for(
@@ -329,12 +354,21 @@ def _book(title: str, section: Section, publish: bool) -> tuple[Book, bool]:
     return catalogue.new_book(section, title, published=publish), True
 
 
-def _add(book: Book, candidate: _Candidate, audio: mastering.StoredAudio, *, published: bool) -> None:
-    """Append one chapter and note in the report where it went."""
+def _add(book: Book, candidate: _Candidate, audio: mastering.StoredAudio, *, published: bool) -> int | None:
+    """Append one chapter (with its text, if a .txt is beside it); the text's id, to align after the commit."""
     reader = candidate.tags.artist[:READER_MAX_CHARS]
     track = mastering.add_chapter(book, _chapter_title(candidate), reader, audio, published=published)
     track.source_sha256 = candidate.sha256
     candidate.entry.track_id = track.id
+    beside = text_beside(candidate.source.path)
+    if beside is None:
+        return None
+    try:
+        text = readalong_texts.attach_file(track, beside.name, beside.read_bytes(), "import")
+    except (readalong_texts.TextRefused, OSError) as error:  # the chapter is imported all the same
+        candidate.entry.detail = getattr(error, "message", str(error))
+        return None
+    return text.id
 
 
 def section_by_slug(slug: str) -> Section | None:

@@ -24,6 +24,8 @@ from kiosk.jobs.queue import huey, in_app
 from kiosk.library import trash
 from kiosk.media import public_tree
 from kiosk.models import ChapterUpload, ImportBatch, Recording, Remaster, utcnow
+from kiosk.readalong import jobs as readalong_jobs  # registers the alignment task with every worker
+from kiosk.readalong import texts as readalong_texts
 from kiosk.storage import store
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,8 @@ def _requeue_lost() -> None:
         import_batch(batch_id)
     for job_id in remaster.lost_remasters(now):
         remaster_take(job_id)
+    for text_id in readalong_texts.lost_alignments(now):
+        readalong_jobs.align_text(text_id)
 
 
 def enqueue_take(token: str) -> None:

@@ -8,12 +8,14 @@ from kiosk.models.moderation import Remaster, RoomTone
 from kiosk.models.plays import Play
 from kiosk.models.recordings import BoothText, Decision, Recording
 from kiosk.models.scans import Scan
+from kiosk.models.texts import ChapterText
 from kiosk.models.uploads import ChapterUpload
 
 __all__ = [
     "AuditEvent",
     "Book",
     "BoothText",
+    "ChapterText",
     "ChapterUpload",
     "CodeTarget",
     "ConsoleSession",

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from kiosk.extensions import db
 from kiosk.library import catalogue
 from kiosk.library.catalogue import BookSummary, SectionCard, TrackView
+from kiosk.readalong import texts as readalong_texts
 from kiosk.storage import free_bytes, store
 
 bp = Blueprint("api", __name__)
@@ -36,7 +37,13 @@ def _book_json(summary: BookSummary) -> dict[str, Any]:
     return data
 
 
-def _track_json(view: TrackView) -> dict[str, Any]:
+def _transcript_url(track_id: int, aligned: set[int]) -> str | None:
+    """The chapter's WebVTT, once its text is aligned to its audio (``null`` until then)."""
+    return url_for("readalong.vtt", track_id=track_id) if track_id in aligned else None
+
+
+def _track_json(view: TrackView, aligned: set[int] | None = None) -> dict[str, Any]:
+    aligned = readalong_texts.aligned_track_ids([view.id]) if aligned is None else aligned
     return {
         "id": view.id,
         "book_id": view.book_id,
@@ -48,6 +55,7 @@ def _track_json(view: TrackView) -> dict[str, Any]:
         "mime_type": view.mime_type,
         "size_bytes": view.size_bytes,
         "url": url_for("visitor.track", track_id=view.id),
+        "transcript_url": _transcript_url(view.id, aligned),
     }
 
 
@@ -81,7 +89,8 @@ def book(book_id: int) -> Response:
         abort(404)
     data = _book_json(detail.summary)
     data["description"] = detail.description
-    data["tracks"] = [_track_json(t) for t in detail.tracks]
+    aligned = readalong_texts.aligned_track_ids([t.id for t in detail.tracks])
+    data["tracks"] = [_track_json(t, aligned) for t in detail.tracks]
     return jsonify(book=data)
 
 

@@ -16,8 +16,8 @@ from kiosk.views.console.catalogue.base import bp
 from kiosk.web import console
 
 ACTION_LABELS = {
-    "section_updated": _l("修改分区"), "section_moved": _l("调整分区顺序"),
-    "section_published": _l("显示分区"), "section_hidden": _l("隐藏分区"),
+    "section_updated": _l("修改栏目"), "section_moved": _l("调整栏目顺序"),
+    "section_published": _l("显示栏目"), "section_hidden": _l("隐藏栏目"),
     "book_created": _l("创建图书"), "book_updated": _l("修改图书"), "book_moved": _l("移动图书"),
     "book_cover_set": _l("封面已更换"), "book_published": _l("发布图书"),
     "book_unpublished": _l("下架图书"), "book_deleted": _l("删除图书"),
@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     """Register the blueprint, name its audit actions, and add its areas to the console."""
     from kiosk.views.console.catalogue import (
         books,  # noqa: F401 - attach their views to bp
+        chapter_texts,  # read-along texts of chapters (its init_app names its audit actions)
         chapters,  # noqa: F401 - attach their views to bp
         readers,  # noqa: F401 - attach their views to bp
         sections,  # noqa: F401 - attach their views to bp
@@ -48,8 +49,9 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     console.add_action_labels(app, ACTION_LABELS)
+    chapter_texts.init_app(app)
     areas = (
-        ("sections", _l("分区"), _l("有声墙上的九个分区：名称、顺序、颜色、显示")),
+        ("sections", _l("栏目"), _l("有声墙上的九个栏目：名称、顺序、颜色、显示")),
         ("books", _l("图书"), _l("图书、封面、章节与录音")),
         ("readers", _l("朗读者"), _l("朗读者资料，合并重复的朗读者")),
         ("texts", _l("朗读文本"), _l("录音亭提词器上的文本")),
