@@ -2,29 +2,40 @@
 
     python bench/bench_defects.py               # about two minutes on 2 cores
     python bench/bench_defects.py --no-write --keep
+    python bench/bench_defects.py --skipped-only   # the skipped-sentence row alone, merged into results.md
 
 Clean takes (speech-like noise syllables from ``recorder.synth.speechlike`` at six levels, an
 expressive reader whose soft sentences sit 9 dB under the full ones, and, when espeak-ng is
 installed, fifteen readings of Chinese and English in its voices, paces and pitches, all over a
 room tone 45 to 65 dB under the speech, a rumble or a hiss) get one defect each, injected with
-numpy at 44.1 kHz at three strengths, and are written as 24-bit WAV. ``recorder.defects.analyse_file``
-then decodes and judges each file, as the pipeline will. A defect is *caught* when its kind is
+numpy at 44.1 kHz at three strengths, and are written as 24-bit WAV. Each file is then measured and
+analysed as ``recorder.pipeline.master`` does it (the analysis riding along the measuring pass;
+``--alone``: ``recorder.defects.analyse_file``'s decode of its own). A defect is *caught* when its kind is
 found; a *false alarm* is any kind found in a clean take. One take in twenty-odd moves the false
 alarm rate by 4-5 points, so it is given for the whole corpus and, for comparison, for the seven
-takes the corpus had before it grew. Skipped sentences need read-along alignment, which
-does not exist yet: that row is reported as not measurable. Issue 12's target: ≥ 95 % of
-injected defects caught, ≤ 5 % false alarms on clean takes.
+takes the corpus had before it grew. Issue 12's target: ≥ 95 % of injected defects caught, ≤ 5 %
+false alarms on clean takes.
+
+Skipped sentences are the booth's read-along check (``kiosk.booth.takes.check_reading``): the
+take's text aligned to it by ``kiosk.readalong.aligner`` (each piece in a fresh process) and
+judged by ``kiosk.readalong.hints.suspect_sentences``. Every espeak-ng reading of the corpus
+(it has a known text), and two longer ones of eight sentences, is read again with each sentence
+of its text left out in turn (espeak-ng reading the text without it, the text kept whole); a
+miss is a take whose left-out sentence is not named, a false alarm a complete reading with any
+sentence named. It needs espeak-ng and the aligner; ``--skipped-only`` measures just that
+(a minute or two) and merges its row and details into the section results.md already has.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make ``bench`` and ``recorder`` importable
@@ -35,9 +46,20 @@ import pyloudnorm
 import soundfile
 from scipy.signal import butter, lfilter, resample_poly, sosfilt
 
-from bench.common import machine_description, machine_markdown, markdown_table, run_and_record, today
+from bench import bench_align
+from bench.common import (
+    RESULTS_PATH,
+    machine_description,
+    machine_markdown,
+    markdown_table,
+    run_and_record,
+    today,
+)
+from kiosk.readalong import aligner, hints
+from kiosk.readalong.sentences import split
 from recorder import synth
-from recorder.defects import Findings, analyse_file
+from recorder.defects import Findings, StreamAnalysis, analyse_file
+from recorder.loudness import measure
 
 FLOAT_WAV = ["-c:a", "pcm_f32le"]  # hot takes must not clip on the way in
 ESPEAK_WPM = 300  # about 4.3 characters a second, as people read Mandarin aloud (its default: 2.4)
@@ -346,11 +368,178 @@ def code_for(kind: str) -> str:
     return CODE_OF_KIND[kind.split()[0]]
 
 
-def analyse(x: Audio, text: str, path: Path) -> Findings:
-    """Write a take as 24-bit WAV and analyse it as the pipeline will (decode via ffmpeg)."""
+# --- skipped sentences: the booth's read-along check ----------------------------------------------
+
+# Two longer texts than the corpus's (two to four sentences), as a booth text usually is.
+SKIPPED_EXTRA = (
+    Reading("espeak 春, eight sentences", "".join(bench_align.MANDARIN[:8]), voice="cmn+f2", words_per_minute=260,
+            level_lufs=-22),
+    Reading("espeak English, eight sentences", " ".join(bench_align.ENGLISH), voice="en-us+m3", words_per_minute=180,
+            level_lufs=-24),
+)
+JUDGEABLE_SENTENCES = 3  # with fewer long sentences hints.suspect_sentences knows no pace of the reader's own
+SKIPPED_MARK, SKIPPED_END = "<!-- skipped sentences -->", "<!-- /skipped sentences -->"
+SKIPPED_ROW = re.compile(r"(?m)^\| skipped sentence \|.*$")
+TOTAL_ROW = re.compile(r"(?m)^\| \*\*total\*\* \|  \| (\d+) \| (\d+) \| (\d+) \|")
+
+
+@dataclass(frozen=True)
+class SkippedRun:
+    """The skipped-sentence check on one reading: sentences named in the complete take and with each left out."""
+
+    name: str
+    sentence_count: int
+    named_when_complete: list[int]
+    named_when_left_out: list[tuple[int, list[int]]]  # (left out, named), sentences from 1
+    judgeable: bool  # enough long sentences for the hints to know the reader's pace
+
+    @property
+    def caught(self) -> int:
+        """Takes whose left-out sentence was named."""
+        return sum(left in named for left, named in self.named_when_left_out)
+
+    @property
+    def exact(self) -> int:
+        """Takes where that sentence, and only it, was named."""
+        return sum(named == [left] for left, named in self.named_when_left_out)
+
+
+def skipped_unavailable() -> str | None:
+    """Why the skipped-sentence check cannot be measured here; ``None`` if it can."""
+    if not shutil.which("espeak-ng"):
+        return "espeak-ng is not installed"
+    missing = aligner.missing_parts()
+    return f"the aligner is not installed ({missing}): pip install '.[align]'" if missing else None
+
+
+def without_sentence(text: str, index: int) -> str:
+    """``text`` with its sentence ``index`` (from 0) left out, as the volunteer read it."""
+    sentences = [s.text for s in split(text)]
+    joiner = "" if aligner.voice_for(split(text)) == "cmn" else " "
+    return joiner.join(t for i, t in enumerate(sentences) if i != index)
+
+
+def named_sentences(take: Take, text: str, path: Path) -> list[int]:
+    """The sentences of ``text`` (from 1) the booth's check names in ``take``: aligned, then judged by the hints."""
+    soundfile.write(path, take.samples, RATE_HZ, subtype="PCM_24")
+    try:
+        sentences = split(text)
+        cues = aligner.align(path, sentences, len(take.samples) / RATE_HZ, scratch=path.parent)
+        return [index + 1 for index in hints.suspect_sentences(sentences, cues)]
+    finally:
+        path.unlink()
+
+
+def skipped_runs(workdir: Path, verbose: bool = False) -> list[SkippedRun]:
+    """Every espeak-ng reading with a known text, complete and with each of its sentences left out in turn."""
+    runs = []
+    for seed, reading in enumerate((*READINGS, *SKIPPED_EXTRA), start=5):
+        count = len(split(reading.text))
+        complete = named_sentences(espeak_take(workdir, reading, seed), reading.text, workdir / "complete.wav")
+        left_out = []
+        for index in range(count):
+            shorter = replace(reading, text=without_sentence(reading.text, index))
+            take = espeak_take(workdir, shorter, seed)
+            left_out.append((index + 1, named_sentences(take, reading.text, workdir / "left-out.wav")))
+        long_enough = sum(hints.syllables(sentence.text) >= hints.MIN_SYLLABLES for sentence in split(reading.text))
+        runs.append(SkippedRun(reading.name, count, complete, left_out, long_enough >= JUDGEABLE_SENTENCES))
+        if verbose:
+            print(runs[-1], file=sys.stderr)
+    return runs
+
+
+def skipped_row(runs: list[SkippedRun]) -> list[object]:
+    """The skipped-sentence row of the defects table."""
+    injected = sum(len(r.named_when_left_out) for r in runs)
+    caught = sum(r.caught for r in runs)
+    return ["skipped sentence", "each sentence of the text left out in turn (read-along alignment)", injected, caught,
+            injected - caught, f"{caught}/{injected} (named alone: {sum(r.exact for r in runs)})",
+            f"{caught / injected:.0%}" if injected else "–"]
+
+
+def skipped_details(runs: list[SkippedRun], started: float, total: tuple[int, int] | None, *,
+                    merged: bool = False) -> str:
+    """The markdown block on the skipped-sentence check: how it was run, per reading, false alarms."""
+    def names(found: list[int]) -> str:
+        return ", ".join(map(str, found)) or "–"
+
+    rows = [[r.name, r.sentence_count, " · ".join(f"{left}→{names(named)}" for left, named in r.named_when_left_out),
+             f"{r.caught}/{len(r.named_when_left_out)}", names(r.named_when_complete)] for r in runs]
+    alarms = sum(bool(r.named_when_complete) for r in runs)
+    injected = sum(len(r.named_when_left_out) for r in runs)
+    caught = sum(r.caught for r in runs)
+    judged = [r for r in runs if r.judgeable]
+    judged_injected, judged_caught = sum(len(r.named_when_left_out) for r in judged), sum(r.caught for r in judged)
+    short = [r.name for r in runs if not r.judgeable]
+    lines = [
+        SKIPPED_MARK,
+        f"**Skipped sentences** (run {today()}"
+        + (" with `python bench/bench_defects.py --skipped-only`, merged into the run above" if merged else "")
+        + f", {time.perf_counter() - started:.0f} s): the {len(runs)} espeak-ng "
+        "readings with a known text (the corpus's, and two of eight sentences), each read again by espeak-ng with "
+        "one sentence of its text left out, in turn, the text kept whole; each take written as 24-bit WAV, aligned "
+        "to the whole text by `kiosk.readalong.aligner` (aeneas-ng, a fresh process per alignment) and judged by "
+        "`kiosk.readalong.hints.suspect_sentences`, as `kiosk.booth.takes.check_reading` does after mastering "
+        "(the booth aligns the master; here the take itself). A left-out sentence is caught when it is named; "
+        "\"left out → named\" below, sentences numbered from 1.",
+        markdown_table(["reading", "sentences", "left out → named", "caught", "named in the complete reading"], rows),
+        f"Caught {caught}/{injected} ({caught / injected:.0%}); false alarms on the complete readings: "
+        f"**{alarms}/{len(runs)} ({alarms / len(runs):.0%})**."
+        + (f" `hints.suspect_sentences` learns the reader's pace from {JUDGEABLE_SENTENCES} sentences of "
+           f"{hints.MIN_SYLLABLES} syllables or more; in a shorter text it names only a sentence given less than "
+           f"{hints.FASTEST_S_PER_SYLLABLE} s a syllable, which nobody reads: {len(short)} readings "
+           f"({'; '.join(short)}) have fewer. On the other {len(judged)}: caught **{judged_caught}/{judged_injected} "
+           f"({judged_caught / max(1, judged_injected):.0%})**." if short else ""),
+    ]
+    if total is not None:
+        all_injected, all_caught = total[0] + injected, total[1] + caught
+        lines.append(f"With the skipped sentences, all injected defects: {all_caught}/{all_injected} "
+                     f"({all_caught / all_injected:.1%}) caught.")
+    lines.append(SKIPPED_END)
+    return "\n\n".join(lines)
+
+
+def merge_skipped(runs: list[SkippedRun], started: float, path: Path = RESULTS_PATH) -> str:
+    """The defect section of results.md with the skipped-sentence row and details put in (``--skipped-only``)."""
+    text = path.read_text(encoding="utf-8")
+    start = text.find(f"## {HEADING}\n")
+    if start < 0:
+        raise SystemExit(f"results.md has no '{HEADING}' section yet: run the whole benchmark first")
+    end = text.find("\n## ", start + 1)
+    section = text[start + len(f"## {HEADING}\n"): end if end >= 0 else len(text)].strip()
+    row = markdown_table(["defect"] * 7, [skipped_row(runs)]).splitlines()[2]
+    section = SKIPPED_ROW.sub(lambda _: row, section)
+    totals = TOTAL_ROW.search(section)
+    details = skipped_details(runs, started, (int(totals.group(1)), int(totals.group(2))) if totals else None,
+                              merged=True)
+    if SKIPPED_MARK in section:
+        before, rest = section.split(SKIPPED_MARK, 1)
+        return before + details + rest.split(SKIPPED_END, 1)[1]
+    return section.replace("\n\nMissed:", "\n\n" + details + "\n\nMissed:", 1)
+
+
+def run_skipped_only(args: argparse.Namespace, workdir: Path) -> str:
+    """``--skipped-only``: measure the skipped-sentence check and merge it into the section results.md has."""
+    unavailable = skipped_unavailable()
+    if unavailable:
+        raise SystemExit(f"cannot measure skipped sentences: {unavailable}")
+    started = time.perf_counter()
+    return merge_skipped(skipped_runs(workdir, args.verbose), started)
+
+
+def analyse(x: Audio, text: str, path: Path, *, alone: bool = False) -> Findings:
+    """Write a take as 24-bit WAV and analyse it as the pipeline does: riding along its measuring pass.
+
+    ``alone``: with ``analyse_file``'s decode of its own instead (the same graph and analyser).
+    """
     soundfile.write(path, x, RATE_HZ, subtype="PCM_24")
     try:
-        return analyse_file(path, text=text)
+        if alone:
+            return analyse_file(path, text=text)
+        analysis = StreamAnalysis(text=text, source_rate_hz=RATE_HZ)
+        measure(path, true_peak=False, ride_along=analysis)
+        assert analysis.findings is not None  # measure() finishes the analysis
+        return analysis.findings
     finally:
         path.unlink()
 
@@ -361,7 +550,7 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
     takes = clean_takes(workdir)
     clean_rows, false_alarms = [], 0
     for take in takes:
-        found = analyse(take.samples, take.text, workdir / "clean.wav").found()
+        found = analyse(take.samples, take.text, workdir / "clean.wav", alone=args.alone).found()
         false_alarms += bool(found)
         clean_rows.append([take.name, ", ".join(f.code for f in found) or "–"])
         if args.verbose:
@@ -373,7 +562,7 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
         for label, inject in strengths:
             caught = 0
             for seed, take in enumerate(takes):
-                findings = analyse(inject(take.samples, seed), take.text, workdir / "defect.wav")
+                findings = analyse(inject(take.samples, seed), take.text, workdir / "defect.wav", alone=args.alone)
                 codes = [f.code for f in findings.found()]
                 caught += code in codes
                 if code not in codes:
@@ -387,8 +576,10 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
         rows.append([kind, ", ".join(label for label, _ in strengths), len(takes) * len(strengths), caught_kind,
                      len(takes) * len(strengths) - caught_kind, " · ".join(per_strength),
                      f"{caught_kind / (len(takes) * len(strengths)):.0%}"])
-    rows.append(["skipped sentence", "one sentence of the text left out", "–", "–", "–", "–",
-                 "not yet measurable: needs read-along alignment"])
+    skipped_started, unavailable = time.perf_counter(), skipped_unavailable()
+    runs = [] if unavailable else skipped_runs(workdir, args.verbose)
+    rows.append(skipped_row(runs) if runs else ["skipped sentence", "one sentence of the text left out", "–", "–",
+                                                "–", "–", f"not measured: {unavailable}"])
     catch = caught_total / injected_total
     alarm = false_alarms / len(takes)
     first = [row for row in clean_rows if row[0] in FIRST_CORPUS]
@@ -402,8 +593,13 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
     return "\n\n".join([
         f"Run {today()} with `python bench/bench_defects.py`: {len(takes)} clean takes "
         f"({', '.join(t.name for t in takes)}), each with one defect injected at three strengths, written as 24-bit "
-        "WAV at 44.1 kHz and analysed by `recorder.defects.analyse_file` (astats on the file's own samples, then "
-        "decoded to 16 kHz float: the mono mix and the power above 8 kHz). "
+        "WAV at 44.1 kHz and analysed "
+        + ("by `recorder.defects.analyse_file`, decoding on its own (`--alone`)" if args.alone else
+           "as `recorder.pipeline.master` does: riding along the measuring pass (`recorder.loudness.measure` "
+           "with `recorder.defects.StreamAnalysis`), which reads the flat tops from the pass's astats on the "
+           "file's own samples and pipes the analysis signal, 16 kHz float: the mono mix and the power above "
+           "8 kHz, to the analyser as it is made")
+        + ". "
         f"Took {time.perf_counter() - started:.0f} s.",
         table,
         f"False alarms on the clean takes: **{false_alarms}/{len(takes)} ({alarm:.1%})**; on the seven takes "
@@ -411,6 +607,7 @@ def run(args: argparse.Namespace, workdir: Path) -> str:
         clean,
         f"Issue 12 target, ≥ {CATCH_TARGET:.0%} caught and ≤ {FALSE_ALARM_TARGET:.0%} false alarms: "
         f"**{'met' if met else 'NOT met'}** ({catch:.1%} caught, {alarm:.1%} false alarms).",
+        *([skipped_details(runs, skipped_started, (injected_total, caught_total))] if runs else []),
         "Missed:\n\n" + misses,
         "Machine:\n\n" + machine_markdown(machine_description()),
     ])
@@ -422,12 +619,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-write", action="store_true", help="do not update results.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--verbose", action="store_true", help="print every take's findings on stderr")
+    parser.add_argument("--alone", action="store_true",
+                        help="analyse with analyse_file's own decode, not riding along the measuring pass")
+    parser.add_argument("--skipped-only", action="store_true",
+                        help="measure only the skipped-sentence check and merge it into results.md's section")
     return parser.parse_args()
 
 
 def main() -> None:
     """Run, print and record; temporary files never outlive it."""
-    run_and_record("defects", HEADING, parse_args(), run)
+    args = parse_args()
+    run_and_record("defects", HEADING, args, run_skipped_only if args.skipped_only else run)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,11 @@ each) and a low-band spectrum per second; the judgement is made on those at the 
 mostly one block's spectra: ~125 MB over the interpreter for a 10-minute take (measured), some
 45 MB more of features for a 90-minute one.
 
+The mastering pipeline does not decode twice: ``StreamAnalysis`` puts the same graph
+(``analysis_graph``) into the measuring pass as a filter graph of its own and reads its output
+from a pipe in 5 s blocks while ffmpeg works, so the analysis runs on the other core (about 6 s
+of Python and 7 s of ffmpeg per hour of take) and the worker stays near 110 MB for an hour's take.
+
 Speech is told from noise by its syllable-rate modulation (the 10 ms level swings by several
 dB two to eight times a second; steady noise, hiss and hum swing by a fraction of a dB), not
 by its level: a soft sentence is still speech, and a loud fan is still noise.
@@ -25,7 +30,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +48,10 @@ SEGMENT = 16000  # 1 s segments for the hum spectrum (0.98 Hz bins with HUM_FFT)
 HUM_FFT = 16384
 HUM_MAX_HZ = 400.0
 BLOCK_SAMPLES = 30 * SEGMENT  # what is read and analysed at once: 30 s, ~2 MB
+# Read from a pipe (``StreamAnalysis``), blocks of 5 s: the working arrays of a block are then a
+# few MB, so the worker's peak stays ~70 MB over an hour's take instead of ~160 (measured; the
+# features, ~25 MB an hour, are what remains), at the cost of a little more Python per second.
+STREAM_BLOCK_SAMPLES = 5 * SEGMENT
 DECODE_SPEED_FLOOR_X = 20.0
 DEFAULT_MAX_DURATION_S = 90 * 60.0
 
@@ -126,6 +135,14 @@ _READ_CHARS = re.compile(f"[{_HAN}]")
 _READ_WORDS = re.compile(f"[^\\W{_HAN}]+")  # letters and digits between the characters: words
 
 _HIST_BINS = round((HIST_TOP_DBFS - HIST_FLOOR_DBFS) / HIST_BIN_DB) + 1
+_HANN = np.hanning(WINDOW)
+_HANN_SQUARED = _HANN**2
+_LOW_BINS = max(2, int(POP_MAX_HZ * 2 * WINDOW / ANALYSIS_RATE_HZ) + 1)  # bins 1.. of a 2*WINDOW-point DFT
+_PHASES = 2 * np.pi * np.outer(np.arange(WINDOW), np.arange(1, _LOW_BINS)) / (2 * WINDOW)
+# Columns: the Hann-windowed sum (DFT bin 0), the alternating sum (bin N/2), then the real and
+# imaginary parts of the low bins (their squares add up to the bins' power).
+_PROJECTIONS = np.column_stack([_HANN, _HANN * np.where(np.arange(WINDOW) % 2 == 0, 1.0, -1.0),
+                                _HANN[:, None] * np.cos(_PHASES), _HANN[:, None] * np.sin(_PHASES)])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -350,7 +367,9 @@ class Analyser:
     def _process(self, x: npt.NDArray[np.float32], hf: npt.NDArray[np.float32] | None, *, segments: bool) -> None:
         """Frame features of ``x`` (a whole number of frames; of seconds if ``segments``)."""
         self._samples += len(x)
-        if hf is not None and len(hf) == len(x):
+        banded = hf is not None and len(hf) == len(x)
+        if banded:
+            assert hf is not None  # noqa: S101 - banded says so
             self._bursts.feed(np.maximum(hf.astype(np.float64), 0.0))  # the resampler rings below zero
         frames = x.reshape(-1, HOP).astype(np.float64)
         self._features.zero.append(np.all(frames == 0.0, axis=1))
@@ -362,28 +381,40 @@ class Analyser:
         energy = np.mean(centred.reshape(-1, HOP).astype(np.float64) ** 2, axis=1)
         energy[self._features.zero[-1]] = 0.0
         self._features.energy.append(energy)
-        self._spectral(centred)
+        self._spectral(centred, residual=not banded)
         if segments:
             self._hum(centred.reshape(-1, SEGMENT))
 
-    def _spectral(self, x: npt.NDArray[np.float32]) -> None:
-        """Per frame, from a 32 ms window ending with it: low-band share, and the LPC residual's peak and RMS.
+    def _spectral(self, x: npt.NDArray[np.float32], *, residual: bool) -> None:
+        """Per frame, from a 32 ms window ending with it: low-band share and (if ``residual``) the LPC residual's peaks.
 
-        Linear prediction whitens the voice (its formants are predictable), so a click, which is
-        not, stands out of the residual even in the middle of a word.
+        The low-band share needs only the first few bins of the window's spectrum and its total
+        power (Parseval), not a whole FFT. Linear prediction whitens the voice (its formants are
+        predictable), so a click, which is not, stands out of the residual even in the middle of
+        a word; a take with a band above 8 kHz has its clicks found there, and skips this.
         """
         padded = np.concatenate([self._context, x])
         self._context = padded[len(padded) - (WINDOW - HOP):]
         windows = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[::HOP].astype(np.float64)
-        power = np.abs(np.fft.rfft(windows * np.hanning(WINDOW), n=2 * WINDOW, axis=1)) ** 2
-        low_bins = max(2, int(POP_MAX_HZ * 2 * WINDOW / ANALYSIS_RATE_HZ) + 1)
-        total = power[:, 1:].sum(axis=1) + 1e-20
-        self._features.low_share.append(power[:, 1:low_bins].sum(axis=1) / total)
+        # Every figure needed is a projection of the window: one matrix product gives them all.
+        # einsum's own loops, not BLAS: OpenBLAS would start a thread per core for these small
+        # products and spin them against the ffmpeg run this analysis shares the machine with
+        # (measured: 2.6x the CPU for the same result).
+        projected = np.einsum("fn,nk->fk", windows, _PROJECTIONS)
+        first, middle, low = projected[:, 0], projected[:, 1], projected[:, 2:]
+        # One-sided power of bins 1..N/2 of the zero-padded window: (N*sum(w^2) - X0^2 + X_{N/2}^2) / 2.
+        energy = np.einsum("fn,fn,n->f", windows, windows, _HANN_SQUARED)
+        total = (2 * WINDOW * energy - first**2 + middle**2) / 2 + 1e-20
+        self._features.low_share.append(np.sum(low**2, axis=1) / total)
+        if not residual:
+            return
+        weighted = windows * _HANN
+        power = np.abs(np.fft.rfft(weighted, n=2 * WINDOW, axis=1)) ** 2
         coefficients = _lpc(np.fft.irfft(power, axis=1)[:, :LPC_ORDER + 1])
         recent = windows[:, WINDOW - HOP - LPC_ORDER:]
-        residual = sum(coefficients[:, i:i + 1] * recent[:, LPC_ORDER - i:LPC_ORDER - i + HOP]
-                       for i in range(LPC_ORDER + 1))
-        magnitude = np.abs(np.asarray(residual))
+        residual_signal = sum(coefficients[:, i:i + 1] * recent[:, LPC_ORDER - i:LPC_ORDER - i + HOP]
+                              for i in range(LPC_ORDER + 1))
+        magnitude = np.abs(np.asarray(residual_signal))
         self._features.click_peak.append(magnitude.max(axis=1))
         self._features.click_rms.append(np.sqrt(np.mean(magnitude**2, axis=1)))
 
@@ -510,39 +541,87 @@ def analyse_file(
 
 
 _MONO_FLOAT = "aformat=sample_fmts=flt:channel_layouts=mono"
+STREAM_LABEL = "[defects]"
+
+
+def analysis_graph(output_label: str = STREAM_LABEL, *, flat_tops: bool = True) -> str:
+    """The ``-filter_complex`` graph that makes the analysis signal from the first audio stream.
+
+    The source's own samples, before anything else, go through ``astats`` (its flat tops, on
+    stderr; left out with ``flat_tops=False`` when another astats of the same run reports
+    them: astats is the dearest filter here). The mono mix is then brought to 32 kHz and
+    split: one branch is the analysis signal, the other is high-passed at ``HF_BAND_HZ``
+    (three biquads, 36 dB an octave) and squared. Both come down to ``ANALYSIS_RATE_HZ``
+    together, as the two channels of ``output_label`` (headerless float, ~7.7 MB a minute).
+    Its labels are its own, so it can ride along another graph in the same ffmpeg run
+    (``StreamAnalysis``).
+    """
+    stats = "astats=metadata=0:measure_overall=Number_of_samples:measure_perchannel=Peak_count+Flat_factor+Peak_level,"
+    high_pass = ",".join([f"highpass=f={HF_BAND_HZ}"] * 3)
+    return (f"[0:a:0]{stats if flat_tops else ''}{_MONO_FLOAT},aresample={HF_DECODE_RATE_HZ},"
+            f"asplit[defects_signal][defects_band];"
+            f"[defects_band]{high_pass},asplit[defects_x][defects_y];"
+            f"[defects_x][defects_y]amultiply,{_MONO_FLOAT}[defects_hf];"
+            f"[defects_signal]{_MONO_FLOAT}[defects_mono];[defects_mono][defects_hf]amerge=inputs=2,"
+            f"aresample={ANALYSIS_RATE_HZ},aformat=sample_fmts=flt:channel_layouts=stereo{output_label}")
 
 
 def decode_argv(path: Path, raw_path: Path, input_format: str | None, max_duration_s: float) -> list[str]:
-    """ffmpeg arguments decoding the first audio stream for the analysis, in one run.
-
-    The source's own samples, before anything else, go through ``astats`` (its flat tops, on
-    stderr). The mono mix is then brought to 32 kHz and split: one branch is the analysis
-    signal, the other is high-passed at ``HF_BAND_HZ`` (three biquads, 36 dB an octave) and
-    squared. Both come down to ``ANALYSIS_RATE_HZ`` together, as the two channels of a
-    headerless float file (~7.7 MB a minute).
-    """
+    """ffmpeg arguments decoding the first audio stream for the analysis (``analysis_graph``) into a file."""
     forced = ["-f", input_format] if input_format else []
-    stats = "astats=metadata=0:measure_overall=Number_of_samples:measure_perchannel=Peak_count+Flat_factor+Peak_level"
-    high_pass = ",".join([f"highpass=f={HF_BAND_HZ}"] * 3)
-    graph = (f"[0:a:0]{stats},{_MONO_FLOAT},aresample={HF_DECODE_RATE_HZ},asplit[signal][band];"
-             f"[band]{high_pass},aeval=val(0)*val(0):c=same,{_MONO_FLOAT}[hf];[signal]{_MONO_FLOAT}[mono];"
-             f"[mono][hf]amerge=inputs=2,aresample={ANALYSIS_RATE_HZ},aformat=sample_fmts=flt:channel_layouts=stereo[out]")
-    return ["-v", "info", "-t", f"{max_duration_s + 1:.3f}", *forced, "-i", str(path), "-filter_complex", graph,
-            "-map", "[out]", "-c:a", "pcm_f32le", "-f", "f32le", "-y", str(raw_path)]
+    return ["-v", "info", "-t", f"{max_duration_s + 1:.3f}", *forced, "-i", str(path),
+            "-filter_complex", analysis_graph(), "-map", STREAM_LABEL, "-c:a", "pcm_f32le", "-f", "f32le",
+            "-y", str(raw_path)]
 
 
 def read_blocks(raw_path: Path, block_samples: int = BLOCK_SAMPLES) -> Iterator[npt.NDArray[np.float32]]:
     """Headerless little-endian float sample pairs (signal, power above 8 kHz), a block at a time."""
     with raw_path.open("rb") as handle:
-        while True:
-            block = np.fromfile(handle, dtype="<f4", count=2 * block_samples)
-            if len(block) < 2:
-                return
-            yield block[:len(block) // 2 * 2].reshape(-1, 2)
+        yield from read_stream_blocks(handle, block_samples)
 
 
-_ASTATS_LINE = re.compile(r"\[Parsed_astats_\d+ @ [^]]*\] "
-                          r"(Channel|Peak level dB|Flat factor|Peak count|Number of samples): *(\S+)")
+def read_stream_blocks(handle: IO[bytes], block_samples: int = BLOCK_SAMPLES) -> Iterator[npt.NDArray[np.float32]]:
+    """Sample pairs from an open file or pipe (reads block by block; a pipe's short reads are waited out)."""
+    size = 2 * 4 * block_samples
+    while True:
+        data = handle.read(size)
+        if len(data) < 8:
+            return
+        yield np.frombuffer(data[:len(data) // 8 * 8], dtype="<f4").reshape(-1, 2)
+
+
+class StreamAnalysis:
+    """The defect analysis riding along another ffmpeg run (the measuring pass), sharing its decode.
+
+    Add ``graph`` as a ``-filter_complex`` and ``output`` as an output of that run (its own
+    filter graph, so ffmpeg runs it on its own thread), hand the run's ``pipe:1`` to ``consume``
+    while it works (``recorder.ffmpeg.stream``), then its stderr to ``done``; ``findings`` holds
+    the result. The same signal as ``analyse_file`` decodes, so the same findings; the flat tops
+    come from the run's own per-channel astats on the source's samples (``recorder.loudness``).
+    """
+
+    def __init__(self, *, text: str | None, source_rate_hz: int | None) -> None:
+        """Args: the text read (or None), and the source's sample rate (the band above 8 kHz needs 20 kHz)."""
+        self.graph = analysis_graph(flat_tops=False)  # the measuring pass's astats@raw reports them
+        self.output = ["-map", STREAM_LABEL, "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1"]
+        self._text = text
+        self._band = source_rate_hz is not None and source_rate_hz >= HF_MIN_SOURCE_RATE_HZ
+        self._analyser = Analyser()
+        self.findings: Findings | None = None
+
+    def consume(self, handle: IO[bytes]) -> None:
+        """Analyse the two-channel stream as it comes."""
+        for block in read_stream_blocks(handle, STREAM_BLOCK_SAMPLES):
+            self._analyser.feed(block[:, 0], block[:, 1] if self._band else None)
+
+    def done(self, stderr: str) -> Findings:
+        """Judge the take, with the flat tops the run's ``astats`` reported."""
+        self.findings = self._analyser.finish(self._text, parse_astats(stderr))
+        return self.findings
+
+
+_ASTATS_LINE = re.compile(r"\[(?:Parsed_astats_\d+|astats@\w+) @ [^]]*\] "
+                          r"(Channel|Overall|Peak level dB|Flat factor|Peak count|Number of samples):? *(\S*)")
 
 
 _INPUT_RATE = re.compile(r"Stream #0:\d+\S*: Audio: [^\n]*?(\d+) Hz")
@@ -557,17 +636,23 @@ def source_rate_hz(stderr: str) -> int | None:
 def parse_astats(stderr: str) -> FlatTops | None:
     """The channel with the most flat-topped peaks, from astats' report on stderr (None without one).
 
+    Any astats instance with per-channel Peak count, Flat factor and Peak level will do: the
+    analysis graph's own, or the measuring pass's ``astats@raw`` when the analysis rides along.
+
     astats' flat factor is 20·log10 of the sum of the squared run lengths over the peak count:
     the mean length of the run a peak sample is in.
     """
     channels: list[dict[str, str]] = []
     samples = 0
+    overall = False  # the figures after "Overall" are of all channels together
     for key, value in _ASTATS_LINE.findall(stderr):
-        if key == "Channel":
-            channels.append({})
+        if key in ("Channel", "Overall"):
+            overall = key == "Overall"
+            if not overall:
+                channels.append({})
         elif key == "Number of samples":
             samples = int(float(value))
-        elif channels:
+        elif channels and not overall:
             channels[-1][key] = value
     tops = []
     for channel in channels:

@@ -8,6 +8,7 @@ of the file, and runs on the other core while LAME encodes.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,10 +24,11 @@ ENCODE_SPEED_FLOOR_X = 5.0  # an encode slower than 5x real time is stuck
 
 @dataclass(frozen=True)
 class EncodedLevels:
-    """Loudness and true peak of an MP3 as encoded (its own bitstream decoded again)."""
+    """Loudness, true peak and loudness range of an MP3 as encoded (its own bitstream decoded again)."""
 
     integrated_lufs: float
     true_peak_dbtp: float
+    loudness_range_lu: float = math.nan
 
 
 @contextlib.contextmanager
@@ -103,4 +105,4 @@ def encode_mp3(
                         preset=preset)
         proc = ffmpeg.run(argv, timeout_s=60.0 + cap_s / ENCODE_SPEED_FLOOR_X, label="encode")
     summary = parse_summary(proc.stderr)
-    return EncodedLevels(summary["integrated_lufs"], summary["true_peak_dbtp"])
+    return EncodedLevels(summary["integrated_lufs"], summary["true_peak_dbtp"], summary["loudness_range_lu"])

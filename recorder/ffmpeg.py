@@ -12,8 +12,12 @@ import os
 import shlex
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
+from collections.abc import Callable
 from functools import cache
+from typing import IO
 
 from recorder.errors import FfmpegError, FfmpegTimeoutError, NoSpaceError
 
@@ -102,6 +106,61 @@ def run_program(
             returncode=proc.returncode,
         )
     return proc
+
+
+def stream(
+    argv: list[str], consume: Callable[[IO[bytes]], None], *, timeout_s: float | None = None,
+    label: str = "ffmpeg",
+) -> subprocess.CompletedProcess[str]:
+    """Run ffmpeg with ``argv``, handing what it writes to ``pipe:1`` to ``consume`` as it comes.
+
+    ``consume`` runs in this thread while ffmpeg works, so reading and ffmpeg's own work
+    overlap on two cores. stderr goes to a temporary file (a full stderr pipe would stall
+    ffmpeg); the finished process carries it as text, and an empty stdout. Whatever
+    ``consume`` leaves unread is drained, so ffmpeg never blocks on the pipe.
+
+    Raises:
+        FfmpegError: Non-zero exit, or ffmpeg could not be started.
+        FfmpegTimeoutError: The timeout elapsed (ffmpeg is killed).
+    """
+    full = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *argv]
+    log.info("run: %s", shlex.join(full))
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=errors)  # noqa: S603 - argv list, no shell
+        except OSError as exc:
+            raise FfmpegError(f"cannot start {full[0]}: {exc}") from exc
+        timer = threading.Timer(timeout_s, proc.kill) if timeout_s else None
+        if timer:
+            timer.start()
+        try:
+            assert proc.stdout is not None  # noqa: S101 - stdout=PIPE above
+            try:
+                consume(proc.stdout)
+                while proc.stdout.read(1 << 16):
+                    pass
+            except BaseException:
+                proc.kill()  # the reader failed: what ffmpeg still has to say is of no use
+                raise
+            finally:
+                proc.stdout.close()
+                returncode = proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+        errors.seek(0)
+        stderr = errors.read().decode("utf-8", "replace")
+    wall_s = time.perf_counter() - started
+    log.info("%s took %.2f s", label, wall_s, extra={"step": label, "wall_s": wall_s})
+    if timeout_s and returncode < 0 and wall_s >= timeout_s:
+        raise FfmpegTimeoutError(f"{full[0]} timed out after {timeout_s} s", stderr_tail=_tail(stderr))
+    if returncode != 0:
+        tail = _tail(stderr)
+        if NO_SPACE_MESSAGE in tail:
+            raise NoSpaceError(f"{full[0]}: the disk is full")
+        raise FfmpegError(f"{full[0]} exited {returncode}: {tail[-300:]}", stderr_tail=tail, returncode=returncode)
+    return subprocess.CompletedProcess(full, returncode, "", stderr)
 
 
 def _tail(stderr: str | bytes | None) -> str:

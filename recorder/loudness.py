@@ -25,6 +25,9 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Protocol
+
+import numpy as np
 
 from recorder import ffmpeg, steps
 from recorder.errors import FfmpegError, NotAudioError, TooLongError
@@ -56,12 +59,34 @@ STEADY_SPAN = 2  # windows either side that must agree for a window to be taken 
 STEADY_DB = 4.0  # room tone moves less than this across them; syllables move more
 RAW_STATS = ("astats@raw=measure_perchannel=none"
              ":measure_overall=Peak_level+Peak_count+Number_of_samples")
+# With the defect analysis riding along, the same astats reports each channel's flat tops too
+# (``recorder.defects.parse_astats``), so the source's samples are scanned once.
+RAW_STATS_PER_CHANNEL = RAW_STATS.replace("measure_perchannel=none",
+                                          "measure_perchannel=Peak_count+Flat_factor+Peak_level")
 # ebur128 prints no momentary level until it has 400 ms of audio, which hid speech in the
 # first 0.3 s of a take. The meter is fed that much digital silence first (taken out again
 # before the conditioned signal is written), so the first windows are measured too.
 METER_LEAD_S = MOMENTARY_WINDOW_S - 0.1
 ROOM_TONE_ABOVE_QUIET_DB = 6.0  # windows this close to the quietest count as room tone
 ROOM_TONE_GUARD_WINDOWS = 2
+
+
+class RideAlong(Protocol):
+    """Work that shares the measuring pass's decode: its own graph and output, read as it comes.
+
+    ``graph`` is a ``-filter_complex`` reading ``[0:a:0]``; ``output`` the output options that
+    send its result to ``pipe:1``; ``consume`` reads that pipe while the pass runs, and
+    ``done`` gets the pass's stderr at the end (see ``recorder.defects.StreamAnalysis``).
+    """
+
+    graph: str
+    output: list[str]
+
+    def consume(self, handle: IO[bytes]) -> None:
+        """Read the pipe as ffmpeg writes it."""
+
+    def done(self, stderr: str) -> object:
+        """Finish with the pass's stderr."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +152,7 @@ def measure(
     input_format: str | None = None,
     true_peak: bool = True,
     conditioned_path: str | os.PathLike[str] | None = None,
+    ride_along: RideAlong | None = None,
 ) -> Measurement:
     """Measure ``path`` in one streaming ffmpeg pass.
 
@@ -140,6 +166,8 @@ def measure(
         conditioned_path: Also write the conditioned signal here (mono 32-bit float at
             ``preset.sample_rate_hz``, no header; ~635 MB per hour; read it back with
             ``raw_input_args``).
+        ride_along: Other work on the same decode (the defect analysis), in its own filter
+            graph, so ffmpeg runs it on another thread; it reads its output as it comes.
 
     Raises:
         TooLongError: More than ``preset.max_duration_s`` seconds decoded.
@@ -150,15 +178,24 @@ def measure(
         output = ["-f", "null", "-"]
         if conditioned_path is not None:
             output = ["-y", "-c:a", f"pcm_{RAW_FORMAT}", "-f", RAW_FORMAT, str(conditioned_path)]
-        argv = _argv(Path(path), preset, windows_file, input_format, true_peak, output)
+        argv = _argv(Path(path), preset, windows_file, input_format, true_peak, output,
+                     RAW_STATS if ride_along is None else RAW_STATS_PER_CHANNEL)
+        timeout_s = _timeout_s(preset.max_duration_s)
         try:
-            proc = ffmpeg.run(argv, timeout_s=_timeout_s(preset.max_duration_s), label="measure")
+            if ride_along is None:
+                proc = ffmpeg.run(argv, timeout_s=timeout_s, label="measure")
+            else:
+                argv += ["-filter_complex", ride_along.graph, *ride_along.output]
+                proc = ffmpeg.stream(argv, ride_along.consume, timeout_s=timeout_s, label="measure")
         except FfmpegError as exc:
             if exc.returncode is None:
                 raise
             raise NotAudioError(f"cannot decode {path}: {exc.stderr_tail[-300:]}") from exc
         times_s, levels_dbfs = parse_windows(windows_file.read_text(errors="replace"))
-    return _build(proc.stderr, times_s, levels_dbfs, preset)
+    measured = _build(proc.stderr, times_s, levels_dbfs, preset)
+    if ride_along is not None:
+        ride_along.done(proc.stderr)
+    return measured
 
 
 def input_args(path: Path, cap_s: float, input_format: str | None) -> list[str]:
@@ -193,12 +230,12 @@ def raw_input_args(raw_path: Path, preset: Preset) -> list[str]:
 
 
 def _argv(path: Path, preset: Preset, windows_file: Path, input_format: str | None,
-          true_peak: bool, output: list[str]) -> list[str]:
+          true_peak: bool, output: list[str], raw_stats: str = RAW_STATS) -> list[str]:
     """Build the measurement command."""
     window_samples = preset.sample_rate_hz * preset.window_ms // 1000
     lead_samples = round(METER_LEAD_S * preset.sample_rate_hz)
     graph = steps.chain(
-        RAW_STATS,
+        raw_stats,
         steps.prepare(preset.sample_rate_hz, preset.highpass_hz),
         f"adelay=delays={lead_samples}S:all=1",
         f"asetnsamples=n={window_samples}:p=1",
@@ -465,3 +502,62 @@ def graph_loudness(inputs: list[str], filter_graph: str, output_label: str,
     argv = [*inputs, "-filter_complex", graph, "-map", "[metered]", "-f", "null", "-"]
     proc = ffmpeg.run(argv, timeout_s=_timeout_s(preset.max_duration_s), label="limit")
     return parse_summary(proc.stderr)["integrated_lufs"]
+
+
+# --- true peak of the kept conditioned signal, without a second ffmpeg pass ---------------------
+
+TRUE_PEAK_OVERSAMPLE = 4
+TRUE_PEAK_TAPS_PER_PHASE = 12  # as BS.1770-4 Annex 2: 48 taps, 4 phases
+TRUE_PEAK_SEARCH_DB = 6.0  # no inter-sample peak of speech rises further above its neighbours
+TRUE_PEAK_CHUNK_SAMPLES = 1 << 18
+
+
+def _interpolation_phases() -> np.ndarray:
+    """Kernels (phase x tap) giving the values a quarter, half and three quarters between samples.
+
+    A Kaiser-windowed sinc at the original Nyquist frequency, like BS.1770's 48-tap filter;
+    ``y[j + k/4] = sum(x[j - HALF + 1 + t] * kernel[k - 1, t])``.
+    """
+    half = TRUE_PEAK_TAPS_PER_PHASE // 2
+    taps = np.arange(-half + 1, half + 1)  # x[j + t] for t in taps
+    kernels = []
+    for phase in range(1, TRUE_PEAK_OVERSAMPLE):
+        offset = phase / TRUE_PEAK_OVERSAMPLE - taps  # distance of each tap from the point
+        window = np.kaiser(2 * half * TRUE_PEAK_OVERSAMPLE + 1, 5.0)
+        position = np.round((offset + half) * TRUE_PEAK_OVERSAMPLE).astype(int)
+        kernels.append(np.sinc(offset) * window[position])
+    return np.array(kernels)
+
+
+def conditioned_true_peak_dbtp(raw_path: str | os.PathLike[str], sample_peak_dbfs: float) -> float:
+    """True peak (4x oversampled, in the manner of BS.1770) of a conditioned take kept by ``measure``.
+
+    The measuring pass skips ffmpeg's true-peak meter (the dearest part of ``ebur128``); this
+    reads the kept float file once, a chunk at a time, and interpolates only between samples
+    within ``TRUE_PEAK_SEARCH_DB`` of the sample peak: the few places an inter-sample peak can
+    top it. ``-inf`` for digital silence.
+    """
+    if not math.isfinite(sample_peak_dbfs):
+        return -math.inf
+    threshold = 10 ** ((sample_peak_dbfs - TRUE_PEAK_SEARCH_DB) / 20)
+    kernels = _interpolation_phases()
+    half = TRUE_PEAK_TAPS_PER_PHASE // 2
+    offsets = np.arange(-half + 1, half + 1)
+    peak = 10 ** (sample_peak_dbfs / 20)
+    carry = np.zeros(2 * half, np.float32)
+    with open(raw_path, "rb") as handle:
+        while True:
+            chunk = np.fromfile(handle, dtype="<f4", count=TRUE_PEAK_CHUNK_SAMPLES)
+            ended = len(chunk) < TRUE_PEAK_CHUNK_SAMPLES
+            buffer = np.concatenate([carry, chunk, np.zeros(2 * half if ended else 0, np.float32)])
+            loud = np.abs(buffer) >= threshold
+            near = loud[half:len(buffer) - half] | loud[half + 1:len(buffer) - half + 1]
+            points = np.nonzero(near)[0] + half
+            if len(points):
+                windows = buffer[points[:, None] + offsets].astype(np.float64)
+                values = np.einsum("pt,kt->pk", windows, kernels)  # no BLAS threads (see recorder.defects)
+                peak = max(peak, float(np.abs(values).max()))
+            if ended:
+                break
+            carry = buffer[len(buffer) - 2 * half:]
+    return 20 * math.log10(peak) if peak > 0 else -math.inf

@@ -16,6 +16,13 @@ encode; on a six-minute sample of an hour's take) at two gains and interpolating
 gain into the limiter is just what reaches the target. The encode meters its own output
 with true peak; only a result outside the tolerance (or over the ceiling) is made again.
 
+Defects: the measuring pass also carries the defect analysis (``recorder.defects``) in a
+filter graph of its own, fed from the same decode before the rumble filter (pops and hum
+live below it) and read by Python as ffmpeg makes it, so it costs no decode and runs on the
+other core. Hum it finds is notched out (``recorder.repair``) at the head of the render's
+chain, and the master's last second (room tone) is measured again to show it has gone.
+The take's true peak comes from the kept conditioned signal (``conditioned_true_peak_dbtp``).
+
 Room tone: the master starts ``head_room_tone_s`` before the first speech and ends
 ``tail_room_tone_s`` after the last; where the take has less, the shortfall is made up
 with the take's own room tone (its longest quiet stretch, looped), never digital silence.
@@ -27,17 +34,29 @@ import logging
 import math
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from recorder import steps
+import numpy as np
+
+from recorder import ffmpeg, steps
+from recorder.defects import ANALYSIS_RATE_HZ, SEGMENT, Analyser, Findings, StreamAnalysis
 from recorder.encode import EncodedLevels, atomic_path, encode_mp3
 from recorder.errors import SilentTakeError, TooLongError, TooShortError, TruncatedError
-from recorder.loudness import RAW_FORMAT, Measurement, demuxed_seconds, graph_loudness, measure
+from recorder.loudness import (
+    RAW_FORMAT,
+    Measurement,
+    conditioned_true_peak_dbtp,
+    demuxed_seconds,
+    graph_loudness,
+    measure,
+)
 from recorder.presets import DEFAULT, Preset
 from recorder.probe import ProbeResult, probe
 from recorder.quality import QualityReport, judge, mastering_gain_db
+from recorder.repair import repair_hum
 from recorder.tags import TrackTags, write_tags
 
 log = logging.getLogger(__name__)
@@ -52,6 +71,7 @@ OUTPUT_LABEL = "[master]"
 SAMPLED_METERING_OVER_S = 600.0  # takes longer than this meter the limiter on a sample
 METER_SAMPLES = 12
 METER_SAMPLE_S = 30.0
+HUM_CHECK_S = SEGMENT / ANALYSIS_RATE_HZ  # the master's last second, room tone, is checked for hum
 
 
 @dataclass(frozen=True)
@@ -93,6 +113,7 @@ class RenderPlan:
         gain_db: The gain; with a limiter, the first guess of the gain into it.
         limiter_ceiling_dbtp: The true-peak limiter's ceiling; None for a plain gain.
         aim_lufs: Loudness the encoder's input is given (target plus codec loss).
+        repair: Filters put before the gain (``recorder.repair``: the hum notch), or "".
     """
 
     start_s: float
@@ -104,6 +125,7 @@ class RenderPlan:
     gain_db: float
     limiter_ceiling_dbtp: float | None
     aim_lufs: float
+    repair: str = ""
 
     @property
     def duration_s(self) -> float:
@@ -116,8 +138,15 @@ def analyse(
     preset: Preset = DEFAULT,
     *,
     work_dir: str | os.PathLike[str] | None = None,
+    text: str | None = None,
 ) -> QualityReport:
-    """Probe and measure a take and judge it, without encoding anything.
+    """Probe, measure and analyse a take and judge it, without encoding anything.
+
+    Args:
+        input_path: The take.
+        preset: Target and limits.
+        work_dir: Scratch directory.
+        text: What the volunteer read (for "much too short for the text"), if known.
 
     Raises:
         NotAudioError: Not decodable audio.
@@ -126,7 +155,8 @@ def analyse(
         TruncatedError: The file ends before its header says it does.
         TooShortError: Audio under ``preset.min_duration_s``.
     """
-    return judge(_measure_checked(Path(input_path), preset, work_dir), preset)
+    measured, findings = _measure_checked(Path(input_path), preset, work_dir, text=text)
+    return judge(measured, preset, findings)
 
 
 def master(
@@ -136,6 +166,7 @@ def master(
     tags: TrackTags,
     preset: Preset = DEFAULT,
     work_dir: str | os.PathLike[str] | None = None,
+    text: str | None = None,
 ) -> MasterResult:
     """Master a take into a tagged, loudness-normalised mono CBR MP3.
 
@@ -149,6 +180,7 @@ def master(
         preset: Loudness target, ceilings, format and limits.
         work_dir: Scratch directory (system temp by default): small measurement files and
             the conditioned take, 32-bit float mono (~635 MB per hour of input).
+        text: What the volunteer read (the booth's text), for "much too short for the text".
 
     Returns:
         The verified result with its quality report.
@@ -165,14 +197,16 @@ def master(
     source = Path(input_path)
     with tempfile.TemporaryDirectory(prefix="master-", dir=work_dir) as scratch:
         conditioned = Path(scratch) / "conditioned.raw"
-        measured = _measure_checked(source, preset, work_dir, true_peak=False,
-                                    conditioned_path=conditioned)
-        report = judge(measured, preset)
+        measured, findings = _measure_checked(source, preset, work_dir, text=text, true_peak=False,
+                                              conditioned_path=conditioned)
+        report = judge(measured, preset, findings, input_true_peak_dbtp=_input_true_peak(conditioned, measured))
         if not measured.has_speech:
             raise SilentTakeError(f"no speech in {source.name}", report=report)
-        plan = plan_render(measured, preset)
+        plan = plan_render(measured, preset, repair=repair_hum(findings.hum))
         with atomic_path(Path(output_path)) as tmp:
             plan, final = _render_and_verify(conditioned, tmp, plan, preset)
+            if plan.repair:
+                report = report.with_master_hum(master_hum_dbfs(tmp, scratch))
             write_tags(tmp, tags)
             size_bytes = tmp.stat().st_size
     return MasterResult(
@@ -183,15 +217,43 @@ def master(
         true_peak_dbtp=final.true_peak_dbtp,
         sample_rate_hz=preset.sample_rate_hz,
         bitrate_kbps=preset.bitrate_kbps,
-        report=report.with_final(final.integrated_lufs, final.true_peak_dbtp, preset),
+        report=report.with_final(final.integrated_lufs, final.true_peak_dbtp, preset,
+                                 final_loudness_range_lu=final.loudness_range_lu,
+                                 gain_db=round(plan.gain_db, 2),
+                                 limited=plan.limiter_ceiling_dbtp is not None),
     )
+
+
+def _input_true_peak(conditioned: Path, measured: Measurement) -> float:
+    """The take's true peak, from the conditioned signal the measuring pass kept (timed like a step)."""
+    started = time.perf_counter()
+    true_peak_dbtp = conditioned_true_peak_dbtp(conditioned, measured.conditioned_peak_dbfs)
+    wall_s = time.perf_counter() - started
+    log.info("true peak took %.2f s", wall_s, extra={"step": "true peak", "wall_s": wall_s})
+    return true_peak_dbtp
+
+
+def master_hum_dbfs(master_path: Path, scratch: str | os.PathLike[str]) -> float:
+    """Hum level (dBFS) left in a master's last second, its room tone: ``-inf`` when no line stands out.
+
+    The same measure as the take's (``recorder.defects``' hum lines over their neighbours),
+    so the two compare: after the notch the lines are gone into the room's own noise.
+    """
+    raw = Path(scratch) / "tail.f32"
+    ffmpeg.run(["-sseof", f"-{HUM_CHECK_S + 0.05:.2f}", "-i", str(master_path), "-map", "0:a:0",
+                "-af", f"aresample={ANALYSIS_RATE_HZ},aformat=sample_fmts=flt:channel_layouts=mono",
+                "-c:a", "pcm_f32le", "-f", "f32le", "-y", str(raw)], timeout_s=60.0, label="hum check")
+    samples = np.fromfile(raw, dtype="<f4")[-SEGMENT:]
+    analyser = Analyser()
+    analyser.feed(samples)
+    return analyser.finish().hum.hum_level_dbfs
 
 
 def _measure_checked(
     source: Path, preset: Preset, work_dir: str | os.PathLike[str] | None,
-    *, true_peak: bool = True, conditioned_path: Path | None = None,
-) -> Measurement:
-    """Probe (cheap refusals first, including a header claiming too long), measure, check length.
+    *, text: str | None, true_peak: bool = True, conditioned_path: Path | None = None,
+) -> tuple[Measurement, Findings]:
+    """Probe (cheap refusals first, including a header claiming too long), measure and analyse, check length.
 
     Raises:
         TruncatedError: Less audio decoded than the header promises.
@@ -204,14 +266,16 @@ def _measure_checked(
         demuxed_s = demuxed_seconds(source, preset, info.demuxer)
         if demuxed_s > preset.max_duration_s + 1:
             raise TooLongError(f"{source.name} holds over {demuxed_s:.0f} s")
+    analysis = StreamAnalysis(text=text, source_rate_hz=info.sample_rate_hz or None)
     measured = measure(source, preset, work_dir=work_dir, input_format=info.demuxer,
-                       true_peak=true_peak, conditioned_path=conditioned_path)
+                       true_peak=true_peak, conditioned_path=conditioned_path, ride_along=analysis)
     if is_truncated(info, measured.duration_s):
         raise TruncatedError(f"{source.name}: {measured.duration_s:.1f} s decoded of "
                              f"{info.duration_s:.1f} s claimed")
     if measured.duration_s < preset.min_duration_s:
         raise TooShortError(f"{source.name}: {measured.duration_s:.1f} s")
-    return measured
+    assert analysis.findings is not None  # noqa: S101 - measure() calls done() on success
+    return measured, analysis.findings
 
 
 def is_truncated(info: ProbeResult, decoded_s: float) -> bool:
@@ -225,8 +289,10 @@ def is_truncated(info: ProbeResult, decoded_s: float) -> bool:
     return decoded_s < info.duration_s - allowed_s
 
 
-def plan_render(m: Measurement, preset: Preset) -> RenderPlan:
+def plan_render(m: Measurement, preset: Preset, *, repair: str = "") -> RenderPlan:
     """Decide the kept range, the room tone to add, the gain and whether to limit.
+
+    ``repair``: filters to put before the gain (the hum notch, from ``recorder.repair``).
 
     A plain gain is enough when the take's sample peak, raised by it, stays under the
     ceiling by ``peak_allowance_db`` (room for inter-sample peaks and MP3 overshoot).
@@ -250,6 +316,7 @@ def plan_render(m: Measurement, preset: Preset) -> RenderPlan:
         gain_db=gain_db,
         limiter_ceiling_dbtp=None if fits else limiter_ceiling_dbtp(preset),
         aim_lufs=aim_lufs,
+        repair=repair,
     )
 
 
@@ -292,9 +359,9 @@ def render_graph(plan: RenderPlan, preset: Preset, gain_db: float | None = None,
                  *, oversample: int | None = None) -> str:
     """The filter graph of a render (inputs as ``render_inputs`` orders them), ending in ``[master]``.
 
-    Room tone is looped to length and joined on; then the gain, then the limiter if any
-    (in float, so nothing clips between them), oversampled ``oversample`` times
-    (``preset.limiter_oversample`` unless told).
+    Room tone is looped to length and joined on; then the repairs (the hum notch, on the
+    room tone too), the gain, then the limiter if any (in float, so nothing clips between
+    them), oversampled ``oversample`` times (``preset.limiter_oversample`` unless told).
     """
     fills: list[str] = []
     parts: list[str] = []
@@ -316,7 +383,7 @@ def render_graph(plan: RenderPlan, preset: Preset, gain_db: float | None = None,
             attack_ms=preset.limiter_attack_ms,
             release_ms=preset.limiter_release_ms)
     joined = steps.concat([label for label in (parts[0], "[0:a]", parts[1]) if label])
-    tail = steps.chain(steps.gain(plan.gain_db if gain_db is None else gain_db), limiter)
+    tail = steps.chain(plan.repair, steps.gain(plan.gain_db if gain_db is None else gain_db), limiter)
     return "".join(fills) + f"{joined},{tail}{OUTPUT_LABEL}"
 
 
@@ -373,7 +440,7 @@ def _sampled_meter(raw_path: Path, plan: RenderPlan, preset: Preset) -> Callable
         limiter = "" if ceiling_dbtp is None else steps.true_peak_limiter(
             ceiling_dbtp, preset.sample_rate_hz, oversample_factor=1,
             attack_ms=preset.limiter_attack_ms, release_ms=preset.limiter_release_ms)
-        graph = f"{joined},{steps.chain(steps.gain(gain_db), limiter)}{OUTPUT_LABEL}"
+        graph = f"{joined},{steps.chain(plan.repair, steps.gain(gain_db), limiter)}{OUTPUT_LABEL}"
         return graph_loudness(inputs, graph, OUTPUT_LABEL, preset)
 
     offset_lu = plan.aim_lufs - sample_lufs(plan.gain_db, None)

@@ -1,51 +1,25 @@
-"""Judge a take for the reader at the booth: a QualityReport with verdict and advice.
+"""Judge a take for the reader at the booth and the librarian: a QualityReport with figures, verdict and advice.
 
-The rules follow ACX's spirit (RMS -23..-18 dBFS, peaks <= -3 dB, noise floor <= -60
-dBFS) adapted to automatic mastering: level and peaks are fixed by the mastering, so only
-what mastering cannot repair is judged harshly - no speech, clipping, and noise.
+Level and peaks are fixed by the mastering, so the verdict comes from what mastering cannot
+repair: the defects ``recorder.defects`` finds (no speech, a reading much too short for its
+text, clipping, noise, pops, clicks, hum, a noise gate) and a reader too far from the
+microphone. The words are ``recorder.advice``'s: the volunteer reads one piece at a time
+(``advice[0]``), the librarian gets every figure (``findings``, with units in the names).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from recorder import advice as words
+from recorder.advice import Advice
+from recorder.defects import DIGITAL_SILENCE_DBFS, Findings
 from recorder.loudness import Measurement
 from recorder.presets import DEFAULT, Preset
 
-QUIET_LUFS = -35.0
-LOUD_LUFS = -8.0
-CLIP_WARN_SHARE = 0.001
-CLIP_FAIL_SHARE = 0.01
-NOISE_WARN_DBFS = -50.0
-NOISE_FAIL_DBFS = -40.0
-LOW_SPEECH_RATIO = 0.2
-
-ADVICE_ZH = {
-    "silent": "没有录到声音，请检查话筒后重录",
-    "too_quiet": "声音太小，请靠近话筒",
-    "too_loud": "声音太大，请离话筒远一点",
-    "clipping": "录音有破音，请离话筒远一点",
-    "noisy": "环境噪音较大，请关好门窗再录",
-    "little_speech": "录音中停顿很多，请检查是否录全",
-    "off_target": "音量没能调整到馆藏标准，馆员会再检查一下",
-}
-
-
-@dataclass(frozen=True)
-class Advice:
-    """One piece of advice for the reader.
-
-    Attributes:
-        code: Machine code, e.g. ``"too_quiet"``.
-        text_zh: The sentence shown at the booth.
-        severity: ``"warn"`` or ``"fail"``.
-    """
-
-    code: str
-    text_zh: str
-    severity: str = "warn"
+__all__ = ["Advice", "QualityReport", "judge", "master_in_tolerance", "mastering_gain_db"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +27,27 @@ class QualityReport:
     """The quality of one take, before and (if mastered) after mastering.
 
     Levels are dB values; ``None`` stands for "no level" (digital silence) in ``to_dict``.
+
+    Attributes:
+        input_lufs: Integrated loudness of the take (after the rumble filter).
+        input_true_peak_dbtp: Its true peak.
+        input_loudness_range_lu: Its loudness range (EBU R128 LRA).
+        sample_peak_dbfs: Sample peak of the raw decoded take.
+        clipping_share: Share of raw samples at full scale.
+        noise_floor_dbfs: The quietest 500 ms away from speech (LibriVox's measure); -120
+            (``DIGITAL_SILENCE_DBFS``) for digital silence.
+        mastered_noise_floor_dbfs: That floor after the mastering gain.
+        speech_ratio: Share of the take that is speech.
+        speech_s: Seconds of speech.
+        duration_s: Length of the take.
+        final_lufs: Verified loudness of the master.
+        final_true_peak_dbtp: Verified true peak of the master.
+        final_loudness_range_lu: Loudness range of the master.
+        gain_db: The mastering gain (into the limiter, if there was one).
+        limited: Whether the true-peak limiter was needed.
+        verdict: ``"pass"``, ``"warn"`` or ``"fail"``.
+        advice: What to do differently, most important first (the booth shows the first).
+        findings: The defect analysis's figures (``recorder.defects.Findings.to_dict``).
     """
 
     input_lufs: float
@@ -64,55 +59,81 @@ class QualityReport:
     speech_ratio: float
     speech_s: float
     duration_s: float
+    input_loudness_range_lu: float = math.nan
     final_lufs: float | None = None
     final_true_peak_dbtp: float | None = None
+    final_loudness_range_lu: float | None = None
+    gain_db: float | None = None
+    limited: bool | None = None
     verdict: str = "pass"
     advice: list[Advice] = field(default_factory=list)
+    findings: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (non-finite numbers become None)."""
+        """A JSON-serialisable dict (non-finite numbers become None); advice in Chinese and English."""
         data = asdict(self)
+        data["advice"] = [{**asdict(item), "text_en": item.text_en} for item in self.advice]
         return {key: _jsonable(value) for key, value in data.items()}
 
     def with_final(self, final_lufs: float, final_true_peak_dbtp: float,
-                   preset: Preset = DEFAULT) -> QualityReport:
-        """A copy with the mastered file's verified loudness and peak.
+                   preset: Preset = DEFAULT, **figures: Any) -> QualityReport:
+        """A copy with the mastered file's verified loudness and peak (and other ``figures`` of the master).
 
         A master outside the preset's tolerance or over its ceiling is never "pass": it
         gets the ``off_target`` advice (a warning), whatever the take was like.
         """
-        advice = list(self.advice)
+        items = list(self.advice)
         if not master_in_tolerance(final_lufs, final_true_peak_dbtp, preset):
-            advice.append(_advice("off_target"))
-        verdict = self.verdict if self.verdict == "fail" else "warn" if advice else "pass"
-        values = {**self.__dict__, "final_lufs": final_lufs,
-                  "final_true_peak_dbtp": final_true_peak_dbtp, "advice": advice,
-                  "verdict": verdict}
-        return QualityReport(**values)
+            items.append(words.advice_for("off_target"))
+        verdict = "fail" if self.verdict == "fail" else words.verdict_of(items)
+        return replace(self, final_lufs=final_lufs, final_true_peak_dbtp=final_true_peak_dbtp,
+                       advice=items, verdict=verdict, **figures)
+
+    def with_master_hum(self, master_hum_dbfs: float) -> QualityReport:
+        """A copy recording the hum left in the master's pauses (``-inf``: none measurable)."""
+        if self.findings is None or "hum" not in self.findings:
+            return self
+        hum = {**self.findings["hum"], "master_hum_level_dbfs": round(master_hum_dbfs, 2)}
+        return replace(self, findings={**self.findings, "hum": hum})
 
 
-def judge(m: Measurement, preset: Preset = DEFAULT) -> QualityReport:
-    """Build the report for a measurement and decide the verdict.
+def judge(m: Measurement, preset: Preset = DEFAULT, findings: Findings | None = None, *,
+          input_true_peak_dbtp: float | None = None) -> QualityReport:
+    """Build the report for a measurement (and the defect analysis, when there was one) and decide the verdict.
 
-    Noise is judged where the listener hears it: after the mastering gain, as ACX does.
-    An unknown noise floor (NaN: too little pause to tell noise from voice) is not judged.
+    Args:
+        m: The measuring pass.
+        preset: The target, for the mastering gain.
+        findings: ``recorder.defects``' findings; without them (a file measured for import)
+            only a missing voice, clipping and a too-quiet reader are judged.
+        input_true_peak_dbtp: The take's true peak when ``m`` was measured without it.
     """
-    mastered_noise = m.noise_floor_dbfs + mastering_gain_db(m, preset)
-    advice = advise(m, mastered_noise)
-    severities = {a.severity for a in advice}
-    verdict = "fail" if "fail" in severities else "warn" if advice else "pass"
+    if findings is not None:
+        items = words.advise(findings, integrated_lufs=m.integrated_lufs)
+        # Digital silence has no level; it is reported at the floor of what is measured (and
+        # the analysis's gating finding says whether the pauses were gated to it).
+        noise_floor = max(findings.noise.noise_floor_dbfs, DIGITAL_SILENCE_DBFS)
+    else:
+        items = words.advise_levels(has_speech=m.has_speech, integrated_lufs=m.integrated_lufs,
+                                    clipping_share=m.clipping_share)
+        noise_floor = m.noise_floor_dbfs
+    if not m.has_speech and not any(item.code == "blank" for item in items):
+        items = [words.advice_for("blank", "fail")]  # nothing to master: the take is refused
+    true_peak = m.true_peak_dbtp if input_true_peak_dbtp is None else input_true_peak_dbtp
     return QualityReport(
         input_lufs=m.integrated_lufs,
-        input_true_peak_dbtp=m.true_peak_dbtp,
+        input_true_peak_dbtp=round(true_peak, 2) if math.isfinite(true_peak) else true_peak,
+        input_loudness_range_lu=m.loudness_range_lu,
         sample_peak_dbfs=m.sample_peak_dbfs,
         clipping_share=m.clipping_share,
-        noise_floor_dbfs=m.noise_floor_dbfs,
-        mastered_noise_floor_dbfs=mastered_noise,
+        noise_floor_dbfs=noise_floor,
+        mastered_noise_floor_dbfs=noise_floor + mastering_gain_db(m, preset),
         speech_ratio=round(m.speech_ratio, 4),
         speech_s=round(m.speech_s, 2),
         duration_s=round(m.duration_s, 2),
-        verdict=verdict,
-        advice=advice,
+        verdict=words.verdict_of(items),
+        advice=items,
+        findings=findings.to_dict() if findings is not None else None,
     )
 
 
@@ -130,34 +151,11 @@ def mastering_gain_db(m: Measurement, preset: Preset) -> float:
     return preset.target_lufs - m.integrated_lufs
 
 
-def advise(m: Measurement, mastered_noise_dbfs: float) -> list[Advice]:
-    """The advice items that apply to a measurement, most important first."""
-    if not m.has_speech:
-        return [_advice("silent", "fail")]
-    items: list[Advice] = []
-    if m.clipping_share > CLIP_WARN_SHARE:
-        items.append(_advice("clipping", "fail" if m.clipping_share > CLIP_FAIL_SHARE else "warn"))
-    if m.integrated_lufs < QUIET_LUFS:
-        items.append(_advice("too_quiet"))
-    elif m.integrated_lufs > LOUD_LUFS and not items:
-        items.append(_advice("too_loud"))
-    if math.isfinite(mastered_noise_dbfs) and mastered_noise_dbfs > NOISE_WARN_DBFS:
-        items.append(_advice("noisy", "fail" if mastered_noise_dbfs > NOISE_FAIL_DBFS else "warn"))
-    if m.speech_ratio < LOW_SPEECH_RATIO:
-        items.append(_advice("little_speech"))
-    return items
-
-
-def _advice(code: str, severity: str = "warn") -> Advice:
-    """An Advice with its Chinese text."""
-    return Advice(code=code, text_zh=ADVICE_ZH[code], severity=severity)
-
-
 def _jsonable(value: Any) -> Any:
     """Replace non-finite floats (recursively) with None."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from flask.testing import FlaskClient
 from kiosk.extensions import db
 from kiosk.models import BoothText, Recording
 from recorder import synth
+from recorder.advice import ADVICE_ZH
 from tests.conftest import make_audio
 
 
@@ -138,6 +140,51 @@ def test_text_choice_names_the_take(app: Flask, client: FlaskClient, spoken_take
         text_id = text.id
     token = post_take(client, spoken_take, text_id=str(text_id)).get_json()["token"]
     assert client.get(f"/api/v1/recordings/{token}").get_json()["title"] == "静夜思"
+
+
+UNITS = re.compile(r"LUFS|dBTP|dBFS|\bdB\b|\bLU\b|Hz")
+
+
+def test_status_gives_one_piece_of_advice_in_plain_chinese(client: FlaskClient, tmp_path: Path) -> None:
+    """Issue 12: a take at -40 LUFS is told to come closer, in words, with no units; the figures stay in the report."""
+    quiet = synth.speechlike(tmp_path / "quiet.wav", duration_s=8, level_lufs=-40)
+    status = client.get(f"/api/v1/recordings/{post_take(client, quiet).get_json()['token']}").get_json()
+    assert status["status"] == "done"
+    assert status["advice"] == {"code": "too_quiet", "severity": "warn", "text": ADVICE_ZH["too_quiet"]}
+    assert re.search(r"[\u4e00-\u9fff]", status["advice"]["text"]) and not UNITS.search(status["advice"]["text"])
+    report = status["report"]
+    assert report["verdict"] == "warn" and report["advice"][0]["code"] == "too_quiet"
+    assert report["noise_floor_dbfs"] is not None and report["input_true_peak_dbtp"] is not None
+    assert set(report["findings"]) >= {"blank", "too_short", "clipping", "noise", "gating", "hum", "plosives",
+                                       "clicks"}
+
+
+def test_a_clean_take_gets_no_advice(client: FlaskClient, tmp_path: Path) -> None:
+    clean = synth.speechlike(tmp_path / "clean.wav", duration_s=8, level_lufs=-24)  # room tone, not digital zero
+    status = client.get(f"/api/v1/recordings/{post_take(client, clean).get_json()['token']}").get_json()
+    assert status["advice"] is None and status["report"]["advice"] == []
+    assert status["report"]["verdict"] == "pass"
+
+
+def test_pauses_of_digital_silence_are_a_gate_to_tell_the_librarian(client: FlaskClient, spoken_take: Path) -> None:
+    """A take padded with digital zero (a browser's noise suppression) has no room tone: a gate, said in words."""
+    status = client.get(f"/api/v1/recordings/{post_take(client, spoken_take).get_json()['token']}").get_json()
+    assert status["advice"]["code"] == "gating" and status["advice"]["text"] == ADVICE_ZH["gating"]
+    assert status["report"]["noise_floor_dbfs"] == -120.0
+    assert status["report"]["findings"]["gating"]["suspect_zero_noise"] is True
+
+
+def test_the_text_read_reaches_the_quality_report(app: Flask, client: FlaskClient, spoken_take: Path) -> None:
+    """Eight seconds of speech for a text that takes a minute to read: much too short, and said so."""
+    with app.app_context():
+        text = BoothText(title="长文", author="", body="床前明月光，疑是地上霜。举头望明月，低头思故乡。" * 12)
+        db.session.add(text)
+        db.session.commit()
+        text_id = text.id
+    token = post_take(client, spoken_take, text_id=str(text_id)).get_json()["token"]
+    status = client.get(f"/api/v1/recordings/{token}").get_json()
+    assert status["advice"]["code"] == "too_short" and status["advice"]["text"] == ADVICE_ZH["too_short"]
+    assert status["report"]["findings"]["too_short"]["text_chars"] == 240
 
 
 def test_take_home_page_plays_the_take_and_shows_its_state(client: FlaskClient, spoken_take: Path) -> None:

@@ -366,3 +366,36 @@ def test_expired_originals_are_those_decided_over_30_days_ago_and_needed_by_no_o
         assert db.session.scalar(select(func.count()).select_from(Recording)) == 7  # rows stay
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "original_deleted")).all()
         assert len(events) == 2
+
+
+def test_take_page_shows_the_quality_figures_with_units(
+    app: Flask, client: FlaskClient, auth: AuthActions, tmp_path: Path
+) -> None:
+    """Issue 12: the librarian sees every figure (hum, floor, peaks, dynamics); the volunteer only words."""
+    soundfile = pytest.importorskip("soundfile")
+    from bench.bench_defects import RATE_HZ, inject_hum, loudness_lufs, read_wav, room_tone
+
+    speech = read_wav(synth.speechlike(tmp_path / "speech.wav", duration_s=12, level_lufs=-23, seed=5,
+                                       codec_args=["-c:a", "pcm_f32le"]))
+    clean = speech + room_tone(len(speech), -65.0, 5)
+    soundfile.write(tmp_path / "hum.wav", inject_hum(clean, loudness_lufs(clean) + 33.0, 50.0), RATE_HZ,
+                    subtype="PCM_24")
+    token = submit(client, tmp_path / "hum.wav")
+    auth.login()
+    with app.app_context():
+        row = take_of(token)
+        take_id, report = row.id, row.report
+    assert report["findings"]["hum"]["found"]
+    page = client.get(f"/admin/moderation/{take_id}").get_data(as_text=True)
+    figures = page[page.index("全部测量数据"):]
+    hum = report["findings"]["hum"]
+    for shown in (f"{hum['hum_hz']:.2f} Hz", f"{hum['hum_level_dbfs']:.1f} dBFS", "已滤除",
+                  f"{report['input_true_peak_dbtp']:.1f} dBTP", f"{report['noise_floor_dbfs']:.1f} dBFS",
+                  f"{report['input_loudness_range_lu']:.1f} LU", f"{report['final_loudness_range_lu']:.1f} LU",
+                  f"{report['final_true_peak_dbtp'] - report['final_lufs']:.1f} dB", "0 段", "0 次"):
+        assert shown in page, shown
+    assert "电源嗡嗡声" in figures and "喷麦声" in figures and "咔哒声" in figures
+    master_hum = hum["master_hum_level_dbfs"]
+    assert ("测不到" if master_hum is None else f"{master_hum:.1f} dBFS") in figures
+    status = client.get(f"/api/v1/recordings/{token}").get_json()
+    assert status["advice"]["code"] == "hum" and "dB" not in status["advice"]["text"]

@@ -65,6 +65,38 @@ class ReportView:
     speech_percent: float | None
     final_lufs: float | None
     final_true_peak_dbtp: float | None
+    input_true_peak_dbtp: float | None = None
+    input_lra_lu: float | None = None
+    input_plr_db: float | None = None
+    final_lra_lu: float | None = None
+    final_plr_db: float | None = None
+    gain_db: float | None = None
+    limited: bool | None = None
+    mastered_noise_floor_dbfs: float | None = None
+    defects: DefectFigures | None = None
+
+
+@dataclass(frozen=True)
+class DefectFigures:
+    """The quality assistant's figures (``recorder.defects``) as the librarian reads them, units in the names."""
+
+    found: list[str]
+    snr_db: float | None
+    hum_hz: float | None
+    hum_level_dbfs: float | None
+    hum_below_speech_db: float | None
+    master_hum_level_dbfs: float | None
+    clipped_runs: int
+    clip_level_dbfs: float | None
+    plosive_count: int
+    plosive_times_s: list[float]
+    click_count: int
+    click_times_s: list[float]
+    gated_s: float | None
+    suspect_zero_noise: bool
+    speech_s: float | None
+    expected_reading_s: float | None
+    skipped: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +203,51 @@ def report_view(report: dict[str, Any] | None) -> ReportView | None:
         speech_percent=percent("speech_ratio"),
         final_lufs=report.get("final_lufs"),
         final_true_peak_dbtp=report.get("final_true_peak_dbtp"),
+        input_true_peak_dbtp=report.get("input_true_peak_dbtp"),
+        input_lra_lu=report.get("input_loudness_range_lu"),
+        input_plr_db=_difference(report.get("input_true_peak_dbtp"), report.get("input_lufs")),
+        final_lra_lu=report.get("final_loudness_range_lu"),
+        final_plr_db=_difference(report.get("final_true_peak_dbtp"), report.get("final_lufs")),
+        gain_db=report.get("gain_db"),
+        limited=report.get("limited"),
+        mastered_noise_floor_dbfs=report.get("mastered_noise_floor_dbfs"),
+        defects=defect_figures(report.get("findings")),
+    )
+
+
+def _difference(peak: Any, loudness: Any) -> float | None:
+    """Peak-to-loudness ratio (dB) from a stored peak and loudness, when both were measured."""
+    return None if peak is None or loudness is None else round(float(peak) - float(loudness), 1)
+
+
+def defect_figures(findings: Any) -> DefectFigures | None:
+    """The stored findings dict (``recorder.defects.Findings.to_dict``) as console figures; None for older reports."""
+    if not isinstance(findings, dict):
+        return None
+
+    def part(code: str) -> dict[str, Any]:
+        value = findings.get(code)
+        return value if isinstance(value, dict) else {}
+
+    hum, clipping, plosives, clicks = part("hum"), part("clipping"), part("plosives"), part("clicks")
+    return DefectFigures(
+        found=[code for code, value in findings.items() if isinstance(value, dict) and value.get("found")],
+        snr_db=part("noise").get("snr_db"),
+        hum_hz=hum.get("hum_hz"),
+        hum_level_dbfs=hum.get("hum_level_dbfs"),
+        hum_below_speech_db=hum.get("hum_below_speech_db"),
+        master_hum_level_dbfs=hum.get("master_hum_level_dbfs"),
+        clipped_runs=int(clipping.get("clipped_runs") or 0),
+        clip_level_dbfs=clipping.get("clip_level_dbfs"),
+        plosive_count=int(plosives.get("plosive_count") or 0),
+        plosive_times_s=list(plosives.get("times_s") or []),
+        click_count=int(clicks.get("click_count") or 0),
+        click_times_s=list(clicks.get("times_s") or []),
+        gated_s=part("gating").get("gated_s"),
+        suspect_zero_noise=bool(part("gating").get("suspect_zero_noise")),
+        speech_s=part("too_short").get("speech_s", part("blank").get("speech_s")),
+        expected_reading_s=part("too_short").get("expected_reading_s"),
+        skipped=findings.get("skipped") if isinstance(findings.get("skipped"), dict) else None,
     )
 
 
@@ -219,12 +296,17 @@ def approve(take_id: int, placement: Placement, actor: User) -> Track:
         track = _add_track(book, row, placement)
         catalogue.refresh_book_index(book)
         row.track_id = track.id
+        from kiosk.readalong import jobs, texts  # read-along: the teleprompter text becomes the chapter's
+
+        text = texts.attach(track, row.text.body, "booth") if row.text is not None else None
         auth.audit("take_approved", actor=actor, target=row, track_id=track.id, book_id=book.id,
                    reader=row.reader_name)
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+    if text is not None:
+        jobs.queue_alignment(text.id)  # after the commit: the chapter's master is published
     return track
 
 

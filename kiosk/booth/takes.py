@@ -3,27 +3,33 @@
 Mastering a take is a leased job (``kiosk.jobs.lifecycle``): the queue carries only its
 token, and a take whose worker died is mastered again, which gives the same file (the
 pipeline is deterministic and the store content-addressed): re-running is always safe.
+Where the aligner is installed, the job also aligns a take's text to its master and names
+the sentences the volunteer seems to have left out (``check_reading``).
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import current_app, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from sqlalchemy import func, or_, select
 
 from kiosk.extensions import db
 from kiosk.ingest import mastering
 from kiosk.jobs import lifecycle
 from kiosk.models import BoothText, Decision, JobStatus, Recording
+from kiosk.readalong import aligner, hints
+from kiosk.readalong.sentences import split
 from kiosk.storage import store
 from kiosk.web.converters import MAX_ID
+from recorder import advice as words
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,9 @@ BOOTH_ALBUM = "声音录制亭"  # tags are in the library's language, whatever 
 PROCESSING_FAILED = "processing_failed"
 PROCESSING_FAILED_MESSAGE = "录音处理多次失败，馆员会检查原始录音。"
 # ffmpeg demuxer → the suffix an original is kept under.
+# ``hints.suspect_sentences`` knows the reader's pace from this many sentences of ``hints.MIN_SYLLABLES``
+# or more, and judges nothing in a shorter text: such a text is not aligned for the check.
+SENTENCES_MIN = 2  # a one-sentence text left out is a blank or much-too-short take
 ORIGINAL_SUFFIXES = {"mp3": "mp3", "wav": "wav", "flac": "flac", "ogg": "ogg", "mov": "m4a",
                      "matroska": "webm", "webm": "webm", "aac": "aac", "caf": "caf", "aiff": "aiff"}
 
@@ -180,12 +189,12 @@ def process(token: str) -> None:
         language="zho", licence=take.licence,
     )
     try:
-        audio = mastering.master_into_store(store().path(take.original_key), tags)
+        audio = mastering.master_into_store(store().path(take.original_key), tags, text=text_read(take))
     except Exception as error:
         if not _settle_failure(take, error):
             raise  # the queue tries again shortly
         return
-    _finish(take, audio)
+    _finish(take, check_reading(audio, text_read(take)))
 
 
 def _settle_failure(take: Recording, error: Exception) -> bool:
@@ -259,6 +268,7 @@ def status_payload(take: Recording) -> dict[str, Any]:
         "take_home_url": url_for("booth.take_home", token=take.token),
         "audio_url": None,
         "decision": take.decision.value if take.decision else None,
+        "advice": first_advice(take.report),
     }
     if take.status is JobStatus.FAILED:
         payload["message"] = take.error_message
@@ -267,6 +277,20 @@ def status_payload(take: Recording) -> dict[str, Any]:
         payload["audio_url"] = url_for("booth.take_audio", token=take.token)
         payload["duration_s"] = round((take.duration_ms or 0) / 1000, 3)
     return payload
+
+
+def first_advice(report: dict[str, Any] | None) -> dict[str, str] | None:
+    """The one piece of advice the booth shows now (the report's first), in the page's language; None if none.
+
+    Plain words, no units: the figures are for the librarian (``kiosk.booth.moderation``).
+    """
+    items = (report or {}).get("advice") or []
+    first = items[0] if items and isinstance(items[0], dict) else None
+    if first is None:
+        return None
+    english = str(get_locale() or "zh").startswith("en") and first.get("text_en")
+    return {"code": str(first.get("code", "")), "severity": str(first.get("severity", "")),
+            "text": str(first["text_en"] if english else first.get("text_zh", ""))}
 
 
 def tags_for(take: Recording) -> mastering.TrackTags:
@@ -282,4 +306,69 @@ def master_again(take: Recording, preset: mastering.Preset) -> mastering.StoredA
 
     Raises ``mastering.RecorderError`` (``SilentTakeError`` included) like the first mastering.
     """
-    return mastering.master_into_store(store().path(take.original_key), tags_for(take), preset)
+    audio = mastering.master_into_store(store().path(take.original_key), tags_for(take), preset, text=text_read(take))
+    return check_reading(audio, text_read(take))
+
+
+def text_read(take: Recording) -> str | None:
+    """The booth text the volunteer read (None for a free reading), for the quality report."""
+    return take.text.body if take.text is not None else None
+
+
+# ---- skipped sentences, found by aligning the text to the master ----------------------------
+
+
+def check_reading(audio: mastering.StoredAudio, text: str | None) -> mastering.StoredAudio:
+    """``audio`` with its report's ``skipped`` finding: sentences of ``text`` the volunteer seems to have left out.
+
+    The text is aligned to the master by the read-along aligner (each piece in a fresh process,
+    here in the worker's job) and ``hints.suspect_sentences`` names the sentences given too
+    little time. Found, they become the volunteer's advice ("第3句好像漏读了：「…」") in its place
+    by priority, and the take fails. Where the check cannot run (a free reading, no aligner, a
+    failed alignment, a take already much too short) the finding says so and why, for the
+    librarian; advice and verdict stay as they were.
+    """
+    report = audio.report
+    if report.findings is None:  # not analysed (an import's file): nothing to add to
+        return audio
+    found = _skipped_finding(audio, text, report.findings)
+    items, verdict = report.advice, report.verdict
+    if found["found"]:
+        advice = words.skipped_advice([(s["number"], s["text"]) for s in found["sentences"]])
+        items = words.with_advice(report.advice, advice)
+        verdict = "fail"
+    findings = {**report.findings, "skipped": found}
+    return replace(audio, report=replace(report, findings=findings, advice=items, verdict=verdict))
+
+
+def _skipped_finding(audio: mastering.StoredAudio, text: str | None, findings: dict[str, Any]) -> dict[str, Any]:
+    """The ``skipped`` entry of a report's findings: what was checked, and the sentences found, or why not."""
+    if not text or not text.strip():
+        return _not_checked(gettext("自由朗读没有文本，没有逐句检查。"))
+    if (findings.get("too_short") or {}).get("found"):
+        return _not_checked(gettext("录音比文字短很多，没有逐句检查。"))
+    reason = aligner.unavailable_reason()
+    if reason:
+        return _not_checked(reason)
+    sentences = split(text)
+    if len(sentences) < SENTENCES_MIN:
+        return _not_checked(gettext("文本只有一句，没有逐句检查。"))
+    try:
+        with tempfile.TemporaryDirectory(prefix="align-", dir=store().scratch_dir()) as scratch:
+            cues = aligner.align(store().path(audio.key), sentences, audio.duration_ms / 1000, scratch=Path(scratch))
+    except (aligner.AlignmentFailed, OSError) as error:  # an extra: the take is kept, unchecked
+        log.warning("checking the reading of %s failed: %s", audio.key, error)
+        return _not_checked(gettext("对齐失败：%(why)s", why=str(error)))
+    suspects = hints.suspect_sentences(sentences, cues)
+    return {
+        "found": bool(suspects), "severity": "fail" if suspects else "", "checked": True, "reason": None,
+        "sentence_count": len(sentences),
+        "sentences": [{"number": i + 1, "text": sentences[i].text, "start_s": cues[i][0], "end_s": cues[i][1]}
+                      for i in suspects],
+    }
+
+
+def _not_checked(reason: str) -> dict[str, Any]:
+    """A ``skipped`` finding for a take whose sentences were not checked, with the librarian's reason."""
+    return {"found": False, "severity": "", "checked": False, "reason": reason, "sentence_count": None,
+            "sentences": []}

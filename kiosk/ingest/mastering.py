@@ -74,11 +74,17 @@ def probe_upload(path: Path) -> ProbeResult:
     return probe(path, house_preset())
 
 
-def master_into_store(source: Path, tags: TrackTags, preset: Preset | None = None) -> StoredAudio:
-    """Master ``source`` (to the house standard unless ``preset`` says otherwise) into the store."""
+def master_into_store(source: Path, tags: TrackTags, preset: Preset | None = None, *,
+                      text: str | None = None) -> StoredAudio:
+    """Master ``source`` (to the house standard unless ``preset`` says otherwise) into the store.
+
+    ``text``: what was read aloud (a booth text), so the quality report can tell a reading
+    much too short for it. The report (figures, findings, advice) comes back in ``report``.
+    """
     with tempfile.TemporaryDirectory(dir=work_dir()) as scratch:
         mastered = Path(scratch) / "master.mp3"
-        result = pipeline.master(source, mastered, tags=tags, preset=preset or house_preset(), work_dir=scratch)
+        result = pipeline.master(source, mastered, tags=tags, preset=preset or house_preset(), work_dir=scratch,
+                                 text=text)
         key = store().put_file(mastered, "audio", "mp3")
     return StoredAudio(
         key=key,

@@ -286,25 +286,15 @@
         setTimeout(function () { poll(accepted, since, errors + 1, visit); }, POLL_MS * 2);
       });
   }
-  function formatValue(value, unit) {
-    if (value === null || value === undefined) { return "—"; }
-    if (unit === "%") { return (value * 100).toFixed(value < 0.01 && value > 0 ? 2 : 0) + " %"; }
-    return value.toFixed(1) + " " + unit;
-  }
   function showResult(take, accepted) {
     var report = take.report || {};
     var verdict = take.status === "failed" ? "fail" : (report.verdict || "pass");
     $("verdict").textContent = verdict === "pass" ? label.labelPass : verdict === "warn" ? label.labelWarn : label.labelFail;
     $("verdict").className = "verdict " + verdict;
-    var advice = $("advice");
-    advice.textContent = "";
-    var items = (report.advice || []).map(function (a) { return a.text_zh; });
-    if (take.status === "failed" && take.message && items.indexOf(take.message) < 0) { items.unshift(take.message); }
-    items.forEach(function (text) { var li = document.createElement("li"); li.textContent = text; advice.appendChild(li); });
-    Array.prototype.forEach.call($("report").querySelectorAll("dd"), function (dd) {
-      dd.textContent = formatValue(report[dd.dataset.field], dd.dataset.unit);
-    });
-    $("report").hidden = !take.report;
+    /* One piece of advice at a time, in plain words (the figures are for the librarian). */
+    var advice = take.status === "failed" && take.message ? take.message : (take.advice ? take.advice.text : "");
+    $("advice").textContent = advice;
+    $("advice").hidden = !advice;
     if (take.status === "done") {
       $("result-audio").src = take.audio_url;
       $("result-audio").hidden = false;
@@ -318,7 +308,7 @@
     $("verdict").textContent = text;
     $("verdict").className = "verdict unknown";
     $("advice").textContent = "";
-    $("report").hidden = true;
+    $("advice").hidden = true;
     showTakeHome(accepted);
     showStillYou();
     show("step-result");
@@ -379,7 +369,7 @@
     $("take-home").hidden = true;
     $("verdict").textContent = "";
     $("advice").textContent = "";
-    Array.prototype.forEach.call($("report").querySelectorAll("dd"), function (dd) { dd.textContent = ""; });
+    $("advice").hidden = true;
     $("still-you").hidden = true;
     hideIdleWarning();
     show("step-choose");

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import struct
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -11,6 +13,8 @@ import numpy as np
 import pyloudnorm
 import soundfile
 from scipy.signal import resample_poly
+
+from recorder.defects import Blank, Clicks, Clipping, Findings, Gating, Hum, Noise, Plosives, TooShort
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -108,3 +112,22 @@ def _crc16(data: bytes) -> int:
         for _ in range(8):
             crc = ((crc << 1) ^ 0x8005) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
     return crc
+
+
+def gen_findings(**found: str) -> Findings:
+    """Findings of a clean 60 s take, with the named kinds found at the given severity."""
+    findings = Findings(
+        duration_s=60.0,
+        blank=Blank(speech_s=40.0, duration_s=60.0),
+        too_short=TooShort(speech_s=40.0, expected_reading_s=50.0, text_chars=225),
+        clipping=Clipping(clipped_runs=0, clipped_share=0.0, clip_level_dbfs=-math.inf),
+        noise=Noise(noise_floor_dbfs=-72.0, broadband_noise_dbfs=-72.0, speech_level_dbfs=-23.0, snr_db=49.0,
+                    measured_in_pauses=True),
+        gating=Gating(suspect_zero_noise=False, gated_s=0.0),
+        hum=Hum(hum_hz=None, hum_level_dbfs=-math.inf, hum_below_speech_db=math.inf, prominence_db=1.0),
+        plosives=Plosives(plosive_count=0),
+        clicks=Clicks(click_count=0),
+    )
+    for code, severity in found.items():
+        findings = replace(findings, **{code: replace(getattr(findings, code), found=True, severity=severity)})
+    return findings

@@ -5,31 +5,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import replace
 
 import pytest
 
 from recorder.advice import ADVICE_EN, ADVICE_ZH, PRIORITY, advise, figures, first_advice, verdict
-from recorder.defects import Blank, Clicks, Clipping, Findings, Gating, Hum, Noise, Plosives, TooShort
-
-
-def gen_findings(**found: str) -> Findings:
-    """Findings of a clean 60 s take, with the named kinds found at the given severity."""
-    findings = Findings(
-        duration_s=60.0,
-        blank=Blank(speech_s=40.0, duration_s=60.0),
-        too_short=TooShort(speech_s=40.0, expected_reading_s=50.0, text_chars=225),
-        clipping=Clipping(clipped_runs=0, clipped_share=0.0, clip_level_dbfs=-math.inf),
-        noise=Noise(noise_floor_dbfs=-72.0, broadband_noise_dbfs=-72.0, speech_level_dbfs=-23.0, snr_db=49.0,
-                    measured_in_pauses=True),
-        gating=Gating(suspect_zero_noise=False, gated_s=0.0),
-        hum=Hum(hum_hz=None, hum_level_dbfs=-math.inf, hum_below_speech_db=math.inf, prominence_db=1.0),
-        plosives=Plosives(plosive_count=0),
-        clicks=Clicks(click_count=0),
-    )
-    for code, severity in found.items():
-        findings = replace(findings, **{code: replace(getattr(findings, code), found=True, severity=severity)})
-    return findings
+from tests.recorder.helpers import gen_findings
 
 
 def test_clean_take_needs_no_advice() -> None:
@@ -81,4 +61,4 @@ def test_librarian_figures_are_json_with_units() -> None:
     assert data["noise"]["noise_floor_dbfs"] == -72.0
     assert data["hum"]["hum_level_dbfs"] is None
     assert data["clipping"]["clip_level_dbfs"] is None
-    assert set(data) == {"duration_s", *PRIORITY} - {"too_quiet"}
+    assert set(data) == {"duration_s", *PRIORITY} - {"too_quiet", "skipped"}

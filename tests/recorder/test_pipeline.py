@@ -17,6 +17,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3, BitrateMode
 
 from recorder import synth
+from recorder.advice import ADVICE_ZH
 from recorder.errors import NotAudioError, SilentTakeError, TooLongError, TruncatedError
 from recorder.pipeline import analyse, master, plan_render
 from recorder.presets import DEFAULT, Preset
@@ -128,7 +129,7 @@ def test_too_quiet_take_works_with_advice(tmp_path: Path, tags: TrackTags) -> No
     result = master(take, tmp_path / "out.mp3", tags=tags)
     data, rate = decode(result.output_path, tmp_path)
     assert integrated_lufs(data, rate) == pytest.approx(-18.0, abs=1.0)
-    assert result.report.advice[0].text_zh == "声音太小，请靠近话筒"
+    assert result.report.advice[0].text_zh == ADVICE_ZH["too_quiet"]
 
 
 def test_truncated_mp3_refused_as_incomplete(tmp_path: Path, tags: TrackTags) -> None:
