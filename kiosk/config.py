@@ -47,6 +47,10 @@ TUNABLES: dict[str, tuple[Any, Callable[[str], Any]]] = {
     "KIOSK_MIN_FREE_BYTES": (512 * 1024 * 1024, int),  # uploads are refused (and /healthz warns) below this
     "KIOSK_ALLOWED_HOSTS": ("", str),  # more host names visitors use, comma-separated, beside KIOSK_BASE_URL's
     "KIOSK_SQLITE_BUSY_TIMEOUT_S": (None, float),  # how long a write waits for another (see engine_options)
+    "KIOSK_LIBRARY_NAME": ("有声图书馆", str),  # the library's name on podcast feeds and share posters
+    "KIOSK_FEED_LICENCE": ("CC BY 4.0", str),  # the licence podcast feeds state (podcast:license)
+    "KIOSK_WECHAT_APPID": ("", str),  # a verified WeChat official account's AppID: WeChat share cards (optional)
+    "KIOSK_WECHAT_SECRET": ("", str),  # its AppSecret, used on the server only to fetch the jsapi_ticket
 }
 
 

@@ -330,8 +330,8 @@ def test_the_book_list_is_paged_like_the_section_page(
     [
         ({"title": "   "}, "请填写书名。"),
         ({"title": "长" * 300}, "最多 256 个字符。"),
-        ({"section_id": "999"}, "请选择分区。"),
-        ({"section_id": "abc"}, "请选择分区。"),
+        ({"section_id": "999"}, "请选择栏目。"),
+        ({"section_id": "abc"}, "请选择栏目。"),
     ],
 )
 def test_book_form_errors_keep_what_was_typed(

@@ -96,8 +96,8 @@ def test_login_then_dashboard(app: Flask, client: FlaskClient) -> None:
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/"
     page = client.get("/admin/").get_data(as_text=True)
-    assert "王老师" in page and "个分区" in page
-    assert re.search(r'<span class="count">9</span>\s*个分区', page)  # the nine default sections
+    assert "王老师" in page and "个栏目" in page
+    assert re.search(r'<span class="count">9</span>\s*个栏目', page)  # the nine default sections
     with app.app_context():
         assert db.session.scalars(select(User)).one().last_login_at is not None
     assert actions(app) == ["user_created", "login"]

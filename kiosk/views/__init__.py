@@ -18,3 +18,12 @@ def register_views(app: Flask) -> None:
     # The console's areas join its navigation in this order: home first, then the wall.
     for area in (home, wall, moderation, catalogue, imports, stats, beacon):
         area.init_app(app)
+    # Taking a book home: podcast feeds, talking-book exports, share posters, the offline web app.
+    from kiosk.views import exports, feeds, offline, sharing
+
+    for take_home in (feeds, exports, sharing, offline):
+        take_home.init_app(app)
+    # Read-along: a chapter's text in time with its audio (WebVTT, JSON, a book's EPUB).
+    from kiosk.views import readalong
+
+    readalong.init_app(app)

@@ -68,7 +68,7 @@ def book_download(book_id: int) -> Response:
 def size_text(size_bytes: int) -> str:
     """A download's size as a phone shows it: "12.3 MB", "850 KB"."""
     if size_bytes >= 1_000_000:
-        return gettext("%(n)s MB", n=f"{size_bytes / 1_000_000:.1f}")
+        return gettext("%(n)s MB", n=format(size_bytes / 1_000_000, ".1f"))
     return gettext("%(n)s KB", n=max(1, round(size_bytes / 1000)))
 
 

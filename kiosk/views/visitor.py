@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, has_request_context, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from kiosk.insights import scans
@@ -14,6 +16,40 @@ from kiosk.wall.cards import kiosk_tiles
 bp = Blueprint("visitor", __name__)
 
 MAX_QUERY_CHARS = 64
+# The text-size steps a visitor can choose (per cent of the base size), and the cookies that
+# remember the choice on the phone, so the server renders the page at that size at once.
+TEXT_SIZES = ("100", "125", "150", "200")
+TEXT_SIZE_COOKIE = "textsize"
+CONTRAST_COOKIE = "contrast"
+DISPLAY_COOKIE_MAX_AGE_S = 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Display:
+    """How this phone wants pages shown: text size in per cent, and high contrast or not."""
+
+    text_size: str
+    high_contrast: bool
+
+    @property
+    def html_class(self) -> str:
+        """The classes for ``<html>`` that apply the choice."""
+        classes = [] if self.text_size == "100" else [f"text-{self.text_size}"]
+        return " ".join([*classes, "contrast-high"] if self.high_contrast else classes)
+
+
+def display_choice() -> Display:
+    """The phone's remembered display choice (its cookies), the defaults for anything unknown."""
+    if not has_request_context():  # the printed wall, rendered by the CLI
+        return Display("100", high_contrast=False)
+    size = request.cookies.get(TEXT_SIZE_COOKIE, "100")
+    return Display(size if size in TEXT_SIZES else "100", request.cookies.get(CONTRAST_COOKIE) == "high")
+
+
+@bp.app_context_processor
+def _display_context() -> dict[str, object]:
+    """Every page's template may read ``display`` (the base template sets ``<html class>``)."""
+    return {"display": display_choice(), "text_sizes": TEXT_SIZES}
 
 
 @bp.get("/")
@@ -47,7 +83,13 @@ def book(book_id: int) -> str:
     detail = catalogue.book(book_id)
     if detail is None:
         abort(404)
-    return render_template("visitor/book.html", book=detail)
+    return render_template(
+        "visitor/book.html",
+        book=detail,
+        summary=detail.summary,
+        chapters=detail.tracks,
+        track=detail.tracks[0] if detail.tracks else None,
+    )
 
 
 @bp.get("/tracks/<id:track_id>")
@@ -56,7 +98,29 @@ def track(track_id: int) -> str:
     detail = catalogue.track(track_id)
     if detail is None:
         abort(404)
-    return render_template("visitor/player.html", detail=detail, chapters=detail.chapters)
+    return render_template(
+        "visitor/player.html", detail=detail, summary=detail.book, chapters=detail.chapters, track=detail.track
+    )
+
+
+@bp.get("/display")
+def display_settings() -> Response:
+    """Remember a text size or contrast chosen without JavaScript, then go back to the page."""
+    response = redirect(_local_path(request.args.get("next", "")), code=303)
+    size, contrast = request.args.get("text"), request.args.get("contrast")
+    if size in TEXT_SIZES:
+        response.set_cookie(TEXT_SIZE_COOKIE, size, max_age=DISPLAY_COOKIE_MAX_AGE_S, samesite="Lax")
+    if contrast in ("high", "normal"):
+        response.set_cookie(CONTRAST_COOKIE, contrast, max_age=DISPLAY_COOKIE_MAX_AGE_S, samesite="Lax")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _local_path(path: str) -> str:
+    """``path`` if it is a path on this site (never another host), else the wall."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(c) < 32 for c in path):
+        return url_for("visitor.wall")
+    return path
 
 
 @bp.get("/search")

@@ -57,8 +57,8 @@ class SectionForm(FlaskForm):
 class BookForm(FlaskForm):
     """Create or edit a book, and choose its section."""
 
-    section_id = SelectField(_l("所在分区"), coerce=int, invalid_value_message=_l("请选择分区。"),
-                             invalid_choice_message=_l("请选择分区。"))
+    section_id = SelectField(_l("所在栏目"), coerce=int, invalid_value_message=_l("请选择栏目。"),
+                             invalid_choice_message=_l("请选择栏目。"))
     title = _text(_l("书名"), 256, required=True)
     title_en = _text(_l("英文书名"), 256)
     author = _text(_l("作者"), 256)

@@ -44,7 +44,7 @@ def update_section(section_id: int) -> Response:
     values["name_en"] = values["name_en"] or None
     values["description_en"] = values["description_en"] or None
     edits.update_section(found, actor(), **values)
-    return saved(gettext("已保存分区“%(name)s”。", name=found.name), "admin_catalogue.sections")
+    return saved(gettext("已保存栏目“%(name)s”。", name=found.name), "admin_catalogue.sections")
 
 
 @bp.post("/sections/<id:section_id>/move")
