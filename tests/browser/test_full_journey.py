@@ -5,16 +5,18 @@ One test, in order, against ``kiosk serve --demo`` (with its background worker):
 1. ``kiosk wall`` prints the wall sheet (PDF); ``pdftoppm`` renders it and zxing-cpp reads
    the QR code on the 中国精神 card, as a phone's camera would.
 2. An emulated phone in WeChat opens that (upper-case, ``HTTP://…/Q/CODE``) address, lands on
-   the section, taps the book 可爱的中国, taps 开始收听 and 播放 and hears the chapter go on;
-   a tap in the middle of the slider seeks there and playback continues from there; it
-   leaves for the wall and comes back through section and book (继续收听) and the player
-   resumes where it was.
+   the section, taps the book 可爱的中国 and, on the book's page, its big 播放 button once: the
+   first chapter plays on, in place; a tap in the middle of the slider seeks there and
+   playback continues from there; it leaves for the wall, which offers
+   继续听《可爱的中国》第1章, goes to the section and takes the same offer there to the chapter's
+   page, and the player resumes where it was.
 3. At the booth (a touch screen with a fake microphone fed by a WAV file) a volunteer records,
    submits, and gets the report and the take-home QR code.
 4. A librarian created with ``kiosk user add`` signs in to the console, opens the moderation
    queue, and approves the take as a new chapter of 可爱的中国.
-5. The phone finds the new chapter through the section page, by its reader's name, and plays
-   it; the volunteer's take-home page now says it is published.
+5. The phone finds the new chapter through the section page, by its reader's name, and a tap
+   on it in the book's chapter list plays it in place; the volunteer's take-home page now says
+   it is published.
 
 Screenshots of every page are written to test-artifacts/ (``journey-*.png``).
 """
@@ -167,8 +169,16 @@ def audio_time(page: Any) -> float:
     return float(page.evaluate(f"() => {AUDIO}.currentTime"))
 
 
+def count_documents(page: Any) -> list[str]:
+    """A list that fills with the URL of every page (document) the phone loads from now on."""
+    loads: list[str] = []
+    page.on("request", lambda r: r.resource_type == "document" and loads.append(r.url))
+    return loads
+
+
 def scan_to_player(phone: Any, url: str, artifact: Any) -> tuple[str, float]:
-    """Open the scanned address, tap the book, 开始收听, 播放; the track's URL and duration."""
+    """Open the scanned address, tap the book, then its big 播放 once: it plays in place.
+    Returns the playing chapter's own URL (from the chapter list) and its duration."""
     page = phone.page
     page.goto(url)
     page.wait_for_url(re.compile(r"/sections/[\w-]+$"))
@@ -179,15 +189,19 @@ def scan_to_player(phone: Any, url: str, artifact: Any) -> tuple[str, float]:
     page.wait_for_url(re.compile(r"/books/\d+$"))
     expect(page.locator("h1")).to_have_text(BOOK_TITLE)
     artifact(page, "journey-book")
-    page.get_by_role("link", name="开始收听").tap()
-    page.wait_for_url(re.compile(r"/tracks/\d+$"))
+    book_url = page.url
+    first = page.locator("ol.chapters a").first
+    expect(first.locator("xpath=..")).to_have_attribute("aria-current", "true")  # loaded in the player
+    track_url = first.evaluate("(a) => a.href")  # absolute, as the address bar would show it
     duration_s = float(page.locator("#seek").get_attribute("max") or 0)
     assert duration_s >= MIN_TRACK_S, f"the first chapter lasts {duration_s} s"
     assert page.evaluate(f"() => {AUDIO}.paused") is True
-    page.locator("#play").tap()
+    loads = count_documents(page)
+    page.get_by_role("button", name="播放", exact=True).tap()  # the first control, one tap
     page.wait_for_function(PLAYING_PAST, arg=1.0)
     expect(page.locator("#play")).to_have_text("暂停")
-    return page.url, duration_s
+    assert loads == [] and page.url == book_url, "the book page must play in place"
+    return track_url, duration_s
 
 
 def seek_to_middle(page: Any, duration_s: float) -> float:
@@ -210,21 +224,24 @@ def seek_to_middle(page: Any, duration_s: float) -> float:
 
 
 def leave_and_come_back(page: Any, track_url: str, artifact: Any) -> None:
-    """Go to the wall by the crumbs, return by section → book → 继续收听, tap 播放: it resumes."""
+    """Go to the wall by the crumbs (it offers the book again), return by the section's
+    继续听《…》第1章 to the chapter's page, tap 播放: it resumes."""
     track_id = track_url.rsplit("/", 1)[1]
     left_at_s = audio_time(page)
-    page.locator("nav.crumbs a").first.tap()  # the section
+    page.get_by_role("navigation", name="位置").get_by_role("link", name=SECTION_NAME).tap()
     page.wait_for_url(re.compile(r"/sections/[\w-]+$"))
     page.locator("nav.crumbs a", has_text="有声墙").tap()
     page.wait_for_url(re.compile(r"/$"))
+    continue_name = f"继续听《{BOOK_TITLE}》第1章"
+    expect(page.get_by_role("link", name=continue_name)).to_have_attribute("href", track_url)
     wait_images(page)
     artifact(page, "journey-wall")
     saved_s = float(page.evaluate(f"() => localStorage.getItem('kiosk:pos:{track_id}')") or 0)
     assert left_at_s - 1 <= saved_s <= left_at_s + 3, (saved_s, left_at_s)
 
     page.locator("a.tile", has_text=SECTION_NAME).tap()
-    page.locator("li.book a", has_text=BOOK_TITLE).tap()
-    again = page.get_by_role("link", name="继续收听")
+    page.wait_for_url(re.compile(r"/sections/[\w-]+$"))
+    again = page.get_by_role("link", name=continue_name)
     expect(again).to_be_visible()
     again.tap()
     page.wait_for_url(f"**/tracks/{track_id}")
@@ -279,7 +296,8 @@ def approve_take(console: Any, live_kiosk: LiveKiosk, reader: str, chapter: str,
 
 
 def find_and_play(phone: Any, reader: str, chapter: str, artifact: Any) -> None:
-    """On the phone: section page → the book now read by ``reader`` → the chapter → it plays."""
+    """On the phone: section page → the book now read by ``reader`` → a tap on the chapter
+    plays it in place."""
     page = phone.page
     page.goto("/")
     page.locator("a.tile", has_text=SECTION_NAME).tap()
@@ -288,14 +306,17 @@ def find_and_play(phone: Any, reader: str, chapter: str, artifact: Any) -> None:
     expect(book).to_contain_text(reader)  # 朗读:…、reader
     artifact(page, "journey-section-after")
     book.tap()
+    page.wait_for_url(re.compile(r"/books/\d+$"))
     link = page.locator("ol.chapters a", has_text=chapter)
     expect(link).to_contain_text(reader)
+    loads = count_documents(page)
     link.tap()
-    page.wait_for_url(re.compile(r"/tracks/\d+$"))
     expect(page.locator("#track-title")).to_have_text(chapter)
     expect(page.locator("#track-reader")).to_contain_text(reader)
-    page.locator("#play").tap()
+    expect(link.locator("xpath=..")).to_have_attribute("aria-current", "true")
     page.wait_for_function(PLAYING_PAST, arg=1.0)
+    expect(page.locator("#play")).to_have_text("暂停")
+    assert loads == [], "a chapter in the list plays in place"
     artifact(page, "journey-new-chapter")
 
 

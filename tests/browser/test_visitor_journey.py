@@ -1,10 +1,12 @@
-"""A visitor's journey on a real phone browser: wall → section → book → player, by taps.
+"""A visitor's journey on a real phone browser: wall → section → book, then a chapter's own link.
 
 Drives Debian's Chromium through Playwright against ``kiosk serve --demo`` (the production
-server). Playback must start from a tap (Chromium runs with a phone's autoplay policy),
-the duration shown must be the catalogue's, speed and seeking must reach the ``<audio>``,
-and a reload must resume near where the listener paused. Screenshots of the wall, a
-section and the player are saved for the README.
+server). The chapter is opened by its ``/tracks/<id>`` address (printed on shelf labels and
+shared; the one tap from a book page is test_listener_one_tap.py's). Playback must start
+from a tap (Chromium runs with a phone's autoplay policy), the duration shown must be the
+catalogue's, speed and seeking must reach the ``<audio>``, a reload must resume near where
+the listener paused, and at the chapter's end the next one plays in place while the
+address follows it. Screenshots of the wall, a section and the player are saved for the README.
 """
 
 from __future__ import annotations
@@ -108,8 +110,16 @@ def test_section_page_is_small(phone: Any, api: Callable[[str], Any]) -> None:
     assert_stayed_local(phone)
 
 
+def count_documents(page: Any) -> list[str]:
+    """A list that fills with the URL of every page (document) the phone loads from now on."""
+    loads: list[str] = []
+    page.on("request", lambda r: r.resource_type == "document" and loads.append(r.url))
+    return loads
+
+
 def tap_to_player(page: Any, card: Json, book: Json, track: Json, screenshot: Shot) -> None:
-    """Wall → section tile → book → 开始收听, by taps, photographing the wall and section."""
+    """Wall → section tile → book by taps (photographing the wall and section), then the
+    chapter's own link (as a shelf label or a shared link opens it)."""
     page.goto("/")
     wait_images(page)
     screenshot(page, "wall")
@@ -119,12 +129,13 @@ def tap_to_player(page: Any, card: Json, book: Json, track: Json, screenshot: Sh
     screenshot(page, "section")
     page.locator(f'a[href="{book["url"]}"]').first.tap()
     page.wait_for_url(f"**{book['url']}")
-    page.get_by_role("link", name="开始收听").tap()
-    page.wait_for_url(f"**{track['url']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(book["title"])
+    page.goto(track["url"])
+    expect(page.locator("#track-title")).to_have_text(track["title"])
 
 
 def play_adjust_and_pause(page: Any, duration_s: float) -> float:
-    """Tap 播放, set 1.5×, tap +15″, tap 暂停; returns where it paused, in seconds."""
+    """Tap 播放, set 1.5×, tap 前进15秒, tap 暂停; returns where it paused, in seconds."""
     assert audio_state(page)["paused"] is True, "played before any tap"
     page.locator("#play").tap()
     page.wait_for_function(PLAYING_PAST, arg=1.0)
@@ -135,7 +146,7 @@ def play_adjust_and_pause(page: Any, duration_s: float) -> float:
     page.wait_for_function(f"() => {AUDIO}.playbackRate === 1.5")
 
     before_s = audio_state(page)["t"]
-    page.locator("#fwd15").tap()
+    page.get_by_role("button", name="前进15秒").tap()
     page.wait_for_function(f"(t) => {AUDIO}.currentTime >= t", arg=before_s + 14)
     page.wait_for_function(PLAYING_PAST, arg=before_s + 15)  # and it goes on playing there
 
@@ -167,7 +178,9 @@ def reload_and_resume(page: Any, paused_at_s: float) -> None:
 
 
 def slide_to_next_chapter(page: Any, duration_s: float, next_track: Json) -> None:
-    """Tap near the slider's end; when the chapter ends the next one loads and plays."""
+    """Tap near the slider's end; when the chapter ends the next one plays in place (no page
+    load) and the address follows it."""
+    loads = count_documents(page)
     page.evaluate(
         f"() => {{ window.seeks = []; {AUDIO}.addEventListener("
         "'seeked', (e) => window.seeks.push(e.target.currentTime)); }"
@@ -180,13 +193,15 @@ def slide_to_next_chapter(page: Any, duration_s: float, next_track: Json) -> Non
     page.wait_for_url(f"**{next_track['url']}")
     expect(page.locator("#track-title")).to_have_text(next_track["title"])
     expect(page.locator("#duration")).to_have_text(clock(next_track["duration_s"]))
+    expect(page.locator("#chapters li[aria-current=true] a")).to_have_attribute("href", next_track["url"])
     page.wait_for_function(PLAYING_PAST, arg=0.5)
+    assert loads == [], "the next chapter must play in place"
 
 
 def test_visitor_taps_through_to_playback_and_resumes(
     phone: Any, api: Callable[[str], Any], screenshot: Shot
 ) -> None:
-    """Wall → section → book → 开始收听 → 播放, speed, +15″, pause, reload, resume, next."""
+    """Wall → section → book; the chapter's link → 播放, speed, 前进15秒, pause, reload, resume, next."""
     card, book, tracks = pick_listening(api)
     track, next_track = tracks[0], tracks[1]
     duration_s = api(f"/api/v1/tracks/{track['id']}")["track"]["duration_s"]
