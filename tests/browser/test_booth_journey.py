@@ -140,9 +140,6 @@ def submit_and_wait(page: Any) -> Take:
     page.get_by_role("button", name="提交").tap()
     expect(page.locator("#step-result")).to_be_visible(timeout=MASTERING_TIMEOUT_MS)
     verdict = page.locator("#verdict").inner_text()
-    usable = [page.locator("#booth").get_attribute(f"data-label-{kind}") for kind in USABLE_VERDICTS]
-    assert verdict in usable, f"verdict {verdict!r}, advice {page.locator('#advice').inner_text()!r}"
-    expect(page.locator("#verdict")).to_have_class(re.compile(r"\bverdict (pass|warn)\b"))
     shown = page.locator("#step-result").inner_text()
     assert not UNITS.search(shown), f"the volunteer is shown units: {shown!r}"  # figures are for the librarian
     advice = page.locator("#advice").inner_text()
@@ -161,6 +158,13 @@ def submit_and_wait(page: Any) -> Take:
     assert master.status == 206 and master.headers["content-type"] == "audio/mpeg"
     status = page.request.get(f"/api/v1/recordings/{match.group(1)}").json()
     assert advice == ((status["advice"] or {}).get("text") or ""), (advice, status["advice"])
+    usable = [page.locator("#booth").get_attribute(f"data-label-{kind}") for kind in USABLE_VERDICTS]
+    if (status["advice"] or {}).get("code") != "skipped":
+        assert verdict in usable, f"verdict {verdict!r}, advice {advice!r}"
+        expect(page.locator("#verdict")).to_have_class(re.compile(r"\bverdict (pass|warn)\b"))
+    else:  # the fake microphone plays speech-like sound, which reads none of the chosen text: where the
+        # aligner is installed the quality assistant may rightly say a sentence was left out, and fail it
+        expect(page.locator("#verdict")).to_have_class(re.compile(r"\bverdict fail\b"))
     return Take(url, match.group(1), status["report"], verdict, advice)
 
 
