@@ -202,3 +202,20 @@ def init_app(app: Flask) -> None:
 def store() -> FileStore:
     """The current application's media store."""
     return current_app.extensions["kiosk_store"]
+
+
+def write_atomically(target: Path, data: bytes | str, mode: int = 0o644) -> None:
+    """Write ``data`` beside ``target`` and rename it into place: a reader sees the old file or the new, never half.
+
+    ``str`` is written as UTF-8. ``mode`` is the file's permission bits (a credential gets 0o600).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

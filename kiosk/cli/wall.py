@@ -9,9 +9,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from kiosk.extensions import db
+from kiosk.storage import write_atomically
 from kiosk.wall import cards as wall
 from kiosk.wall import qr
-from kiosk.wall.output import FORMATS, render, write_atomically
+from kiosk.wall.output import FORMATS, render
 
 
 def _base_url(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> str:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from kiosk.library import fonts
-from kiosk.storage import store
+from kiosk.storage import store, write_atomically
 
 ARTWORK_PX = 1400
 JPEG_QUALITY = 85
@@ -31,7 +29,7 @@ def artwork_file(folder: Path, source: str, library_name: str) -> Path:
     """The artwork's file, drawn now if it is not kept yet."""
     target = folder / f"{version(source, library_name)}.jpg"
     if not target.is_file():
-        _write_atomically(target, _draw(source, library_name))
+        write_atomically(target, _draw(source, library_name))
     return target
 
 
@@ -64,15 +62,3 @@ def section_card(title: str, colour_hex: str, library_name: str) -> Image.Image:
     draw.text((ARTWORK_PX // 2, ARTWORK_PX - 160), library_name, font=small, fill="white", anchor="mt")
     return image
 
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+
+from kiosk.storage import write_atomically
 
 _NAME = re.compile(r"^[a-z0-9-]{1,80}$")
 
@@ -36,13 +36,5 @@ def first_seen(folder: Path, name: str, etag: str, now: datetime | None = None) 
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         pass
     since = (now or datetime.now(UTC)).replace(microsecond=0)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"etag": etag, "since": int(since.timestamp())}, handle)
-        os.replace(temporary, record)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(record, json.dumps({"etag": etag, "since": int(since.timestamp())}))
     return since

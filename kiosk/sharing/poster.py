@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from sqlalchemy import select
 from kiosk.extensions import db
 from kiosk.library import catalogue, covers, fonts
 from kiosk.models import CodeTarget, Section
-from kiosk.storage import store
+from kiosk.storage import store, write_atomically
 from kiosk.wall import qr
 
 WIDTH_PX, HEIGHT_PX = 750, 1100
@@ -69,7 +67,7 @@ def poster_file(folder: Path, content: PosterContent) -> Path:
     """The poster's PNG, drawn now if it is not kept yet."""
     target = folder / f"{content.digest()}.png"
     if not target.is_file():
-        _write_atomically(target, draw(content))
+        write_atomically(target, draw(content))
     return target
 
 
@@ -123,15 +121,3 @@ def _font(size_px: int, weight: fonts.Weight = "regular") -> ImageFont.FreeTypeF
 def _wrap(text: str, per_line: int) -> list[str]:
     return [text[i : i + per_line] for i in range(0, len(text), per_line)] or [""]
 
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

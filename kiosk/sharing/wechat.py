@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
-import tempfile
 import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from kiosk.storage import write_atomically
 
 TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/token"  # noqa: S105 - an address, not a secret
 TICKET_URL = "https://api.weixin.qq.com/cgi-bin/ticket/getticket"
@@ -82,7 +82,8 @@ def jsapi_ticket(account_: Account, cache: Path, now_s: float | None = None) -> 
     answer = fetch_json(f"{TICKET_URL}?{urllib.parse.urlencode({'access_token': token, 'type': 'jsapi'})}")
     ticket = _field(answer, "ticket")
     expires_at = now_s + int(answer.get("expires_in", 7200))
-    _write_atomically(cache, json.dumps({"app_id": account_.app_id, "ticket": ticket, "expires_at": expires_at}))
+    write_atomically(cache, json.dumps({"app_id": account_.app_id, "ticket": ticket, "expires_at": expires_at}),
+                     mode=0o600)  # a ticket is a credential of the account
     return ticket
 
 
@@ -100,15 +101,3 @@ def _field(answer: dict[str, Any], name: str) -> str:
         raise WeChatError(f"WeChat refused: {answer.get('errcode')} {answer.get('errmsg', '')}".strip())
     return str(value)
 
-
-def _write_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o600)  # a ticket is a credential of the account
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

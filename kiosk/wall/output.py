@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable
-from pathlib import Path
 
 from flask_babel import gettext
 
@@ -41,13 +38,3 @@ def render(cards: list[Card], suffix: str) -> bytes:
         raise WallError(f"不支持的文件类型 {suffix!r}，请用 .html、.svg 或 .pdf")
     produced = renderer(cards)
     return produced.encode("utf-8") if isinstance(produced, str) else produced
-
-
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write ``content`` beside ``path`` and rename it into place (no half-written sheets)."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
