@@ -103,6 +103,8 @@ def test_read_along_and_its_console_page_pass_wcag_aa(
 ) -> None:
     from tests.browser.test_accessibility import violations
 
+    require_tool("espeak-ng", shutil.which("espeak-ng") is not None, "apt-get install espeak-ng")
+    require_tool("the aligner", aligner.missing_parts() is None, "pip install '.[align]' (README, align)")
     track, _transcript = aligned_chapter(api)
     page = phone.page
     page.goto(track["url"])
