@@ -1,4 +1,12 @@
-"""Write ID3v2.4 tags to a mastered MP3, and read basic tags from common audio formats."""
+"""Write ID3v2.4 tags to a mastered MP3, and read basic tags from common audio formats.
+
+A master carries no picture in its tag. Chromium's ``<audio>`` (FFmpeg's demuxer) makes an
+attached picture a stream of its own and reports the MP3 playable only after about a minute of
+audio has arrived, so on a slow line a chapter with a 12 KB cover in its tag waited 2.7–4.5 s
+from the tap to sound, and 0.3–0.5 s without it (bench/results.md, "Listener pages"). The cover
+reaches listeners on the page, in the feeds' artwork, beside the MP3s in an export and on the
+lock screen through the Media Session API instead.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,6 @@ from typing import Any, cast
 import mutagen
 from mutagen.flac import FLAC
 from mutagen.id3 import (
-    APIC,
     COMM,
     ID3,
     TALB,
@@ -31,9 +38,6 @@ from mutagen.oggvorbis import OggVorbis
 
 from recorder.errors import NotAudioError
 
-_JPEG_MAGIC = b"\xff\xd8\xff"
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
 
 @dataclass(frozen=True)
 class TrackTags:
@@ -46,7 +50,6 @@ class TrackTags:
         genre: The library section (TCON).
         track_number: Chapter or part number (TRCK).
         language: ISO 639-2 code (TLAN), e.g. ``"zho"``.
-        cover: JPEG or PNG bytes for the front cover (APIC), optional.
         licence: Licence text (TCOP), e.g. ``"CC BY 4.0"``.
         licence_url: Licence URL (WCOP), optional.
         comment: Free comment (COMM).
@@ -58,7 +61,6 @@ class TrackTags:
     genre: str = ""
     track_number: int | None = None
     language: str = "zho"
-    cover: bytes | None = None
     licence: str = ""
     licence_url: str = ""
     comment: str = ""
@@ -86,11 +88,7 @@ class ReadTags:
 
 
 def write_tags(path: str | os.PathLike[str], tags: TrackTags) -> None:
-    """Replace all ID3 tags of the MP3 at ``path`` with ``tags`` (ID3v2.4).
-
-    Raises:
-        ValueError: ``cover`` is neither JPEG nor PNG.
-    """
+    """Replace all ID3 tags of the MP3 at ``path`` (pictures included) with ``tags`` (ID3v2.4)."""
     try:
         id3 = ID3(path)
         id3.clear()
@@ -118,9 +116,6 @@ def _frames(tags: TrackTags) -> list[mutagen.id3.Frame]:
         frames.append(WCOP(url=tags.licence_url))
     if tags.comment:
         frames.append(COMM(encoding=utf8, lang=_lang3(tags.language), desc="", text=[tags.comment]))
-    if tags.cover:
-        frames.append(APIC(encoding=utf8, mime=_cover_mime(tags.cover), type=3, desc="Cover",
-                           data=tags.cover))
     return frames
 
 
@@ -129,13 +124,38 @@ def _lang3(language: str) -> str:
     return language if len(language) == 3 and language.isascii() else "und"
 
 
-def _cover_mime(data: bytes) -> str:
-    """MIME type of cover bytes, judged by content."""
-    if data.startswith(_JPEG_MAGIC):
-        return "image/jpeg"
-    if data.startswith(_PNG_MAGIC):
-        return "image/png"
-    raise ValueError("cover must be JPEG or PNG bytes")
+def has_pictures(path: str | os.PathLike[str]) -> bool:
+    """Whether the MP3 at ``path`` has a picture (APIC) in its ID3v2 tag."""
+    try:
+        return bool(ID3(path).getall("APIC"))
+    except ID3NoHeaderError:
+        return False
+
+
+def strip_pictures(path: str | os.PathLike[str]) -> bool:
+    """Remove every picture from the ID3v2 tag of the MP3 at ``path``, in place; whether any was.
+
+    The other frames and the audio frames after the tag are left exactly as they were.
+    """
+    try:
+        id3 = ID3(path)
+    except ID3NoHeaderError:
+        return False
+    if not id3.getall("APIC"):
+        return False
+    id3.delall("APIC")
+    # v1=1: an ID3v1 tag the file had stays, none is added. No padding: mutagen would otherwise
+    # keep the picture's bytes as zeros in a long file, for every listener to download.
+    id3.save(path, v2_version=4, v1=1, padding=lambda _info: 0)
+    return True
+
+
+def audio_offset(path: str | os.PathLike[str]) -> int:
+    """Where the audio of the MP3 at ``path`` starts: the size of its ID3v2 tag (0 without one)."""
+    try:
+        return int(ID3(path).size)
+    except ID3NoHeaderError:
+        return 0
 
 
 def read_tags(path: str | os.PathLike[str]) -> ReadTags:

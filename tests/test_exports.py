@@ -180,7 +180,11 @@ def test_a_chapter_with_read_along_carries_its_text_in_sync(app: Flask, client: 
     assert _seconds(pars[-1][1].get("clip-end")) == 3.0  # the last sentence runs to the chapter's end
 
 
-def test_mp3_export_is_numbered_files_and_a_playlist_in_order(client: FlaskClient, book_id: int) -> None:
+def test_mp3_export_is_numbered_files_and_a_playlist_in_order(app: Flask, client: FlaskClient, book_id: int) -> None:
+    cover = b"\xff\xd8\xff\xe0" + bytes(2000)
+    with app.app_context():
+        db.session.get(Book, book_id).cover_key = store().put_bytes(cover, "covers", "jpg")
+        db.session.commit()
     archive = _zip(client, f"/books/{book_id}/mp3.zip")
     names = archive.namelist()
     (playlist_name,) = [n for n in names if n.endswith(".m3u8")]
@@ -195,6 +199,7 @@ def test_mp3_export_is_numbered_files_and_a_playlist_in_order(client: FlaskClien
     served = client.get(f"/api/v1/books/{book_id}").get_json()["book"]["tracks"]
     for entry, track in zip(entries, served, strict=True):
         assert archive.read(f"{folder}/{entry}") == client.get(track["audio_url"]).data
+    assert archive.read(f"{folder}/cover.jpg") == cover  # beside the MP3s, whose tags carry no picture
 
 
 def test_no_export_of_a_hidden_book_or_a_book_without_chapters(app: Flask, client: FlaskClient, book_id: int) -> None:

@@ -120,7 +120,6 @@ def _create_book(spec: DemoBook, section: Section, seed: int) -> int:
                 genre=section.name,
                 track_number=number,
                 language="zho",
-                cover=images.large_jpeg,
                 licence=DEMO_LICENCE,
             )
             mastering.add_chapter(book, chapter.title, spec.reader, mastering.master_into_store(raw, tags))

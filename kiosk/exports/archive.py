@@ -88,11 +88,17 @@ def playlist(book: ExportedBook) -> str:
 
 
 def mp3_zip(book: ExportedBook) -> Archive:
-    """The book as a folder of numbered MP3s and ``playlist.m3u8``."""
+    """The book as a folder of numbered MP3s, ``playlist.m3u8`` and ``cover.jpg``.
+
+    The cover sits beside the MP3s, where music players look for a folder's picture, because the
+    MP3s' tags carry none (``recorder.tags``).
+    """
     folder = safe_name(book.title)
     width = max(2, len(str(len(book.chapters))))
     stream = ZipStream(compress_type=ZIP_STORED, sized=True)
     stream.add(playlist(book).encode(), f"{folder}/playlist.m3u8")
+    if book.cover is not None:
+        stream.add_path(str(book.cover), f"{folder}/cover.jpg")
     for chapter in book.chapters:
         stream.add_path(str(chapter.path), f"{folder}/{mp3_name(chapter.number, chapter.title, width)}")
     return Archive(stream, f"{folder} (MP3).zip")

@@ -47,6 +47,7 @@ class ExportedBook:
     section: str
     created_on: str  # yyyy-mm-dd, DAISY's dc:date
     chapters: list[Chapter] = field(default_factory=list)
+    cover: Path | None = None  # its cover JPEG in the store (chapters' MP3s carry no picture)
 
     @property
     def readers(self) -> list[str]:
@@ -89,7 +90,7 @@ def _books(condition: ColumnElement[bool]) -> list[ExportedBook]:
     """The visible books meeting ``condition`` in visitor order (pinyin), each with its published chapters;
     books without any are left out. Two queries, however many books."""
     found = db.session.execute(
-        select(Book.id, Book.title, Book.author, Book.created_at, Section.name)
+        select(Book.id, Book.title, Book.author, Book.created_at, Book.cover_key, Section.name)
         .join(Section, Section.id == Book.section_id).where(condition, BOOK_VISIBLE).order_by(Book.sort_key, Book.id)
     ).all()
     if not found:
@@ -108,8 +109,14 @@ def _books(condition: ColumnElement[bool]) -> list[ExportedBook]:
         # The size on disk, not the catalogue's: a sized ZIP must announce exactly what it sends.
         of_book.append(Chapter(len(of_book) + 1, title, reader, duration_ms, path, path.stat().st_size,
                                timed_sentences(track_id) if track_id in aligned else ()))
-    return [ExportedBook(row.id, row.title, row.author, row.name, row.created_at.date().isoformat(), chapters[row.id])
+    return [ExportedBook(row.id, row.title, row.author, row.name, row.created_at.date().isoformat(), chapters[row.id],
+                         _cover(row.cover_key))
             for row in found if row.id in chapters]
+
+
+def _cover(key: str | None) -> Path | None:
+    """The stored cover's path, if the book has one and it is there."""
+    return store().path(key) if key and store().exists(key) else None
 
 
 def timed_sentences(track_id: int) -> tuple[TimedSentence, ...]:

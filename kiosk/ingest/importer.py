@@ -268,7 +268,7 @@ def _import_book(
     cover = _cover(group)
     ready = []
     for candidate in group:
-        audio = _audio_for(candidate, title, section, cover)
+        audio = _audio_for(candidate, title, section)
         if audio is not None:
             ready.append((candidate, audio))
         tick()
@@ -297,9 +297,7 @@ def _import_book(
         readalong_jobs.queue_alignment(text_id)
 
 
-def _audio_for(
-    candidate: _Candidate, title: str, section: Section, cover: covers.CoverImages | None,
-) -> mastering.StoredAudio | None:
+def _audio_for(candidate: _Candidate, title: str, section: Section) -> mastering.StoredAudio | None:
     """The file in the store, kept as it is or mastered; ``None`` (entry says why) on failure."""
     entry, path = candidate.entry, candidate.source.path
     try:
@@ -307,7 +305,7 @@ def _audio_for(
         if level.meets_standard:
             audio, entry.outcome = mastering.keep_into_store(path, level), Outcome.KEPT
         else:
-            tags = _tags(candidate, title, section, cover)
+            tags = _tags(candidate, title, section)
             audio, entry.outcome = mastering.master_into_store(path, tags), Outcome.MASTERED
     except mastering.RecorderError as error:
         entry.outcome, entry.reason, entry.detail = Outcome.SKIPPED, SkipReason.UNREADABLE, error.message_zh
@@ -316,14 +314,11 @@ def _audio_for(
     return audio
 
 
-def _tags(
-    candidate: _Candidate, title: str, section: Section, cover: covers.CoverImages | None,
-) -> mastering.TrackTags:
-    """The ID3 tags of a mastered chapter."""
+def _tags(candidate: _Candidate, title: str, section: Section) -> mastering.TrackTags:
+    """The ID3 tags of a mastered chapter (its cover goes to the book, not into the tag)."""
     return mastering.TrackTags(
         title=_chapter_title(candidate), artist=candidate.tags.artist[:READER_MAX_CHARS], album=title,
         genre=section.name, track_number=candidate.tags.track_number,
-        cover=cover.large_jpeg if cover is not None else None,
     )
 
 

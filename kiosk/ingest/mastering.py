@@ -1,7 +1,7 @@
 """Turn an audio file into a catalogue chapter: master it, store it, describe it.
 
-This is the only service that calls ``recorder`` (the job queue calls it for booth
-takes; ``kiosk demo`` and imports call it directly). The source file is only read.
+This and ``pictures`` are the ingest's only modules that call ``recorder`` (the job queue calls
+this for booth takes; ``kiosk demo`` and imports call it directly). The source file is only read.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import current_app
 
 from kiosk.extensions import db
+from kiosk.ingest import pictures
 from kiosk.library import catalogue
 from kiosk.models import Book, Track
 from kiosk.storage import store
@@ -23,7 +24,7 @@ from recorder.loudness import Measurement
 from recorder.presets import DEFAULT, Preset
 from recorder.probe import ProbeResult, probe
 from recorder.quality import QualityReport
-from recorder.tags import TrackTags
+from recorder.tags import TrackTags, has_pictures
 
 MP3_MIME = "audio/mpeg"
 
@@ -243,12 +244,17 @@ def level_shortfalls(measured: Measurement, preset: Preset) -> list[str]:
 
 
 def keep_into_store(source: Path, level: SourceLevel) -> StoredAudio:
-    """Put an MP3 that already meets the standard into the store unchanged."""
-    key = store().put_file(source, "audio", "mp3")
+    """Put an MP3 that already meets the standard into the store: its audio and tags as they are,
+    but for a picture in its tag, which is left out (``kiosk.ingest.pictures``)."""
+    if has_pictures(source):
+        stripped = pictures.store_without_pictures(source)
+        key, size_bytes = stripped.key, stripped.size_bytes
+    else:
+        key, size_bytes = store().put_file(source, "audio", "mp3"), source.stat().st_size
     return StoredAudio(
         key=key,
         duration_ms=level.duration_ms,
-        size_bytes=source.stat().st_size,
+        size_bytes=size_bytes,
         loudness_lufs=level.integrated_lufs,
         true_peak_dbtp=level.true_peak_dbtp,
         report=level.report,

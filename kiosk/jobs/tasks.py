@@ -18,7 +18,7 @@ from huey import crontab
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kiosk.booth import originals, remaster, takes
-from kiosk.ingest import batches, chapter_uploads
+from kiosk.ingest import batches, chapter_uploads, pictures
 from kiosk.jobs import lifecycle, queue
 from kiosk.jobs.queue import huey, in_app
 from kiosk.library import trash
@@ -60,6 +60,20 @@ def sweep_lost_jobs() -> None:
 def _sweep_on_start() -> None:
     in_app(_requeue_lost)
     in_app(_sweep_leftovers)
+    strip_pictures_from_chapters()
+
+
+@huey.task()
+@huey.lock_task("strip-pictures")  # every worker thread's start queues it; one run at a time is enough
+def strip_pictures_from_chapters() -> None:
+    """Once per start: chapters mastered with the cover in their tag get a copy without it."""
+    in_app(_strip_pictures)
+
+
+def _strip_pictures() -> None:
+    moved = pictures.strip_stored_pictures()
+    if moved:
+        log.warning("removed the picture from the tag of %d chapters' MP3s (new keys, same audio)", moved)
 
 
 @huey.periodic_task(crontab(minute="23"))

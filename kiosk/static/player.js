@@ -389,7 +389,15 @@
       .observe({ type: "largest-contentful-paint", buffered: true });
     window.setTimeout(warmUp, WARM_UP_LATEST_MS);
   }
-  if (document.readyState === "complete") { warmUpAfterPaint(); } else { window.addEventListener("load", warmUpAfterPaint); }
+  if (pendingSeek !== null) {
+    // A returning listener (a saved place in this chapter) has come to resume: fetch the header and
+    // seek to the place now, so the tap does not wait for two round trips (header, then the place).
+    warmUp();
+  } else if (document.readyState === "complete") {
+    warmUpAfterPaint();
+  } else {
+    window.addEventListener("load", warmUpAfterPaint);
+  }
   // A finger on the screen (or a key) means a tap may come next: start fetching then at the latest.
   ["pointerdown", "touchstart", "keydown"].forEach(function (name) {
     document.addEventListener(name, warmUp, { passive: true, capture: true });
