@@ -43,8 +43,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from kiosk.library import catalogue
     from kiosk.media import public_tree, streaming
     from kiosk.views import register_views
-    from kiosk.web import converters, errors, formatting, i18n, inputs, security, uploads
+    from kiosk.web import compression, converters, errors, formatting, i18n, inputs, security, uploads
 
+    compression.init_app(app)  # first registered, so its after-request hook runs last
     converters.init_app(app)
     db.init_app(app)
     storage.init_app(app)
