@@ -127,6 +127,9 @@ def test_no_text_size_adjust_that_would_stop_wechat_font_setting(client: FlaskCl
     assert re.search(r"html\.text-200 \{ font-size: 225%; \}", css)  # 200 % of the 18 px base
     heights = [float(h) for h in re.findall(r"line-height: ([\d.]+)", css)]
     assert heights and min(heights) >= 1.3  # MIIT: line spacing at least 1.3
+    wall = client.get("/static/wall.css").get_data(as_text=True)
+    screen = wall[wall.index("body.kiosk-screen"):]  # the wall's screen; the printed cards before it are paper
+    assert all(float(h) >= 1.3 for h in re.findall(r"line-height: ([\d.]+)", screen))
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from werkzeug.wrappers import Response
 
 from kiosk.extensions import db
@@ -62,5 +62,7 @@ def merge_reader(reader_id: int) -> Response:
         return _reader_page(found, 422, merge_form=form)
     keep = get_or_404(Reader, form.target.data)
     name, moved = found.name, edits.merge_readers(found, keep, actor())
-    return saved(gettext("已把“%(a)s”合并到“%(b)s”（%(n)d 个章节）。", a=name, b=keep.name, n=moved),
+    merged = ngettext("已把“%(a)s”合并到“%(b)s”（%(num)d 个章节）。",
+                      "已把“%(a)s”合并到“%(b)s”（%(num)d 个章节）。", moved, a=name, b=keep.name)
+    return saved(merged,
                  "admin_catalogue.readers")
