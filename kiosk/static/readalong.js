@@ -4,7 +4,9 @@
    seeked, loadstart when the player moves to another chapter in place) and never starts
    playback itself. The text box scrolls on its own, never the page, and not at all for a
    while after the listener scrolled it (reading ahead). No live region: screen readers are
-   not told each sentence. ES5, for WeChat's and older phones' browsers. */
+   not told each sentence. By keyboard or switch, a timed text is one stop in the tab order
+   (the sentence being read); the arrow keys move between sentences, Enter or Space plays
+   from the one in focus. ES5, for WeChat's and older phones' browsers. */
 (function () {
   "use strict";
   var root = document.getElementById("readalong");
@@ -61,14 +63,24 @@
       var span = document.createElement("span");
       span.className = "ra-s";
       span.setAttribute("data-i", String(i));
+      if (data.aligned) { span.setAttribute("role", "button"); span.tabIndex = -1; }
       span.textContent = s.text;
       paragraph.appendChild(span);
       spans.push(span);
       if (data.aligned) { starts.push(s.start_s); }
     });
     root.classList.toggle("readalong-untimed", !data.aligned);
+    // Timed, the sentences are the stops; untimed, the box itself, so it still scrolls by keyboard.
+    if (data.aligned && spans.length) { box.removeAttribute("tabindex"); spans[0].tabIndex = 0; }
+    else { box.setAttribute("tabindex", "0"); }
     say(data.aligned ? words.tap : words.untimed);
     update();
+  }
+
+  function focusInBox() { return box.contains(document.activeElement) && document.activeElement !== box; }
+  // The one sentence in the tab order (roving tabindex).
+  function makeStop(i) {
+    spans.forEach(function (span, j) { span.tabIndex = j === i ? 0 : -1; });
   }
 
   function load(id) {
@@ -118,6 +130,7 @@
     if (current >= 0) {
       spans[current].classList.add("ra-now");
       spans[current].setAttribute("aria-current", "true");
+      if (!focusInBox()) { makeStop(current); }  // Tab lands on the sentence being read; focus is never moved
       keepInView(false);
     }
   }
@@ -140,10 +153,12 @@
   });
   box.addEventListener("scroll", function () { if (!autoScrolling) { userScrolledAt = Date.now(); } }, { passive: true });
 
-  box.addEventListener("click", function (event) {
-    var target = event.target;
-    if (!target || !target.getAttribute || target.getAttribute("data-i") === null || !starts.length) { return; }
-    var at = starts[parseInt(target.getAttribute("data-i"), 10)];
+  function sentenceOf(target) {
+    if (!target || !target.getAttribute || target.getAttribute("data-i") === null || !starts.length) { return -1; }
+    return parseInt(target.getAttribute("data-i"), 10);
+  }
+  function playFrom(i) {
+    var at = starts[i];
     userScrolledAt = 0;
     if (audio.readyState >= 1) {
       audio.currentTime = at;
@@ -155,6 +170,28 @@
       audio.load();
     }
     update();
+  }
+  box.addEventListener("click", function (event) {
+    var i = sentenceOf(event.target);
+    if (i >= 0) { playFrom(i); }
+  });
+  var STEPS = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1, Down: 1, Right: 1, Up: -1, Left: -1 };
+  box.addEventListener("keydown", function (event) {
+    var i = sentenceOf(event.target);
+    if (i < 0) { return; }
+    var to = -1;
+    if (event.key === "Enter" || event.key === " " || event.key === "Spacebar") {
+      event.preventDefault();  // Space would scroll the page
+      playFrom(i);
+      return;
+    }
+    if (STEPS[event.key]) { to = Math.max(0, Math.min(spans.length - 1, i + STEPS[event.key])); }
+    if (event.key === "Home") { to = 0; }
+    if (event.key === "End") { to = spans.length - 1; }
+    if (to < 0) { return; }
+    event.preventDefault();
+    makeStop(to);
+    spans[to].focus();
   });
 
   audio.addEventListener("timeupdate", update);

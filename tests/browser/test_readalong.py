@@ -1,7 +1,7 @@
 """Read-along on a phone: the demo's chapters are espeak-ng readings of their texts, aligned by
 the background worker of ``kiosk serve --demo``. Playing lights up the sentence being read as
-``currentTime`` moves; a tap on a later sentence makes ``currentTime`` jump to its start; the
-text can be hidden ("只听不看") and stays hidden on the next page.
+``currentTime`` moves; a tap on a later sentence makes ``currentTime`` jump to its start, and so
+do the arrow keys and Enter; the text can be hidden ("只听不看") and stays hidden on the next page.
 """
 
 from __future__ import annotations
@@ -95,6 +95,41 @@ def test_the_sentence_read_is_lit_up_and_a_tap_seeks_to_a_sentence(phone: Any, a
     assert page.locator("#readalong-body").is_hidden()
     page.locator("#readalong-toggle").tap()
     assert page.locator("#readalong-text").is_visible()
+    assert phone.log.errors == []
+
+
+def test_by_keyboard_one_stop_arrows_between_sentences_enter_seeks(phone: Any, api: Callable[[str], Any]) -> None:
+    """MIIT: everything a tap does, a keyboard or a switch can do, without a stop per sentence."""
+    require_tool("espeak-ng", shutil.which("espeak-ng") is not None, "apt-get install espeak-ng")
+    require_tool("the aligner", aligner.missing_parts() is None, "pip install '.[align]' (README, align)")
+    track, transcript = aligned_chapter(api)
+    starts = [s["start_s"] for s in transcript["sentences"]]
+    page = phone.page
+    page.goto(track["url"])
+    page.wait_for_selector("#readalong-text .ra-s")
+    stops = page.locator("#readalong-text [tabindex='0']")
+    assert stops.count() == 1  # one tab stop for the whole text
+    toggle = page.get_by_role("button", name="只听不看")
+    toggle.focus()
+    page.keyboard.press("Tab")
+    focused = "() => document.activeElement.dataset.i === undefined ? -1 : +document.activeElement.dataset.i"
+    assert page.evaluate(focused) == 0
+    assert page.evaluate("() => document.activeElement.getAttribute('role')") == "button"
+    for _ in range(3):
+        page.keyboard.press("ArrowDown")
+    assert page.evaluate(focused) == 3
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate(focused) == 2
+    page.keyboard.press("Enter")
+    page.wait_for_function("(t) => Math.abs(document.getElementById('audio').currentTime - t) < 0.6",
+                           arg=starts[2])
+    page.keyboard.press("End")
+    assert page.evaluate(focused) == len(starts) - 1
+    page.keyboard.press(" ")
+    page.wait_for_function("(t) => Math.abs(document.getElementById('audio').currentTime - t) < 0.6",
+                           arg=starts[-1])
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => document.activeElement.id") == "readalong-toggle"
     assert phone.log.errors == []
 
 
