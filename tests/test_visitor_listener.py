@@ -42,6 +42,25 @@ def test_the_book_page_plays_in_place_its_first_control_a_big_play_button(
     assert '/static/player.js' in page
 
 
+def test_a_title_that_numbers_its_chapter_is_not_numbered_twice(
+    app: Flask, client: FlaskClient, sample_mp3: Path
+) -> None:
+    with app.app_context():
+        book = gen_book("三国演义")
+        ids = [gen_track(book, sample_mp3, title=t).id
+               for t in ["第1章", "第二回 张翼德怒鞭督邮", "Chapter 3", "桃园结义"]]
+        book_id = book.id
+    page = client.get(f"/books/{book_id}").get_data(as_text=True)
+    text = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="chapters"'):]).split())
+    listed = text[:text.index("带回家听")]  # the chapter list, then the downloads
+    assert "第2章" not in text and "第3章" not in text  # the titles number these themselves
+    assert "第4章 桃园结义" in listed and "第4章 桃园结义（MP3）" in text  # a title without a number keeps the page's
+    assert listed.count("第1章") == 1 and "第1章 第1章" not in text
+    player = client.get(f"/tracks/{ids[0]}").get_data(as_text=True)
+    assert re.search(r'id="track-number" hidden>', player)
+    assert not re.search(r'id="track-number" hidden>', client.get(f"/tracks/{ids[3]}").get_data(as_text=True))
+
+
 def test_a_chapter_deep_link_still_opens_that_chapter(client: FlaskClient, poems: dict[str, list[int]]) -> None:
     second = poems["tracks"][1]
     page = client.get(f"/tracks/{second}").get_data(as_text=True)

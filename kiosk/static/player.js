@@ -155,7 +155,9 @@
     });
     if (audio.getAttribute("src") !== link.dataset.src) { audio.setAttribute("src", link.dataset.src); }
     audio.volume = 1;
-    document.getElementById("track-number").textContent = chapterName(link);
+    var numberLine = document.getElementById("track-number");
+    numberLine.textContent = chapterName(link);
+    numberLine.hidden = link.getAttribute("data-numbered") === "1";  // its title says it already
     document.getElementById("track-title").textContent = link.dataset.title;
     document.getElementById("track-reader").textContent =
       link.dataset.reader ? fill(words.reader, { name: link.dataset.reader }) : "";

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, url_for
 from flask_babel import get_locale, gettext
 
@@ -30,6 +32,18 @@ def spoken_duration(duration_ms: int | float | None) -> str:
     return gettext("%(s)d 秒", s=seconds)
 
 
+_NUMBERED_TITLE = re.compile(
+    r"^\s*(第\s*[0-9０-９零〇一二两三四五六七八九十百千]+\s*[章回节集讲部卷篇课]|(chapter|part)\s+[0-9]+\b)",
+    re.IGNORECASE,
+)
+
+
+def states_its_number(title: str | None) -> bool:
+    """Whether a chapter's title numbers it itself ("第3章", "第十二回 …", "Chapter 3"), so the
+    page does not say "第3章 第3章"."""
+    return bool(title and _NUMBERED_TITLE.match(title))
+
+
 def media_url(key: str | None) -> str | None:
     """The public URL of a media key."""
     return url_for("media.file", key=key) if key else None
@@ -44,6 +58,7 @@ def init_app(app: Flask) -> None:
     """Register filters and globals on ``app``'s Jinja environment."""
     app.add_template_filter(clock)
     app.add_template_filter(spoken_duration)
+    app.add_template_test(states_its_number)
     app.add_template_global(media_url)
     app.add_template_global(current_locale)
     app.add_template_global(lambda: html_lang(current_locale()), "html_lang")
