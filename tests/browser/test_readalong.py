@@ -51,19 +51,24 @@ def aligned_chapter(api: Callable[[str], Any]) -> tuple[dict[str, Any], dict[str
         time.sleep(2)
 
 
+def open_aligned_chapter(phone: Any, api: Callable[[str], Any]) -> tuple[Any, list[float]]:
+    """An aligned demo chapter's page on the phone with its text shown, and its sentences' starts."""
+    require_tool("espeak-ng", shutil.which("espeak-ng") is not None, "apt-get install espeak-ng")
+    require_tool("the aligner", aligner.missing_parts() is None, "pip install '.[align]' (README, align)")
+    track, transcript = aligned_chapter(api)
+    page = phone.page
+    page.goto(track["url"])
+    page.wait_for_selector("#readalong-text .ra-s")
+    return page, [s["start_s"] for s in transcript["sentences"]]
+
+
 def highlighted(page: Any) -> int:
     """The index of the sentence lit up (-1: none)."""
     return int(page.evaluate(f"() => {NOW} ? +{NOW}.dataset.i : -1"))
 
 
 def test_the_sentence_read_is_lit_up_and_a_tap_seeks_to_a_sentence(phone: Any, api: Callable[[str], Any]) -> None:
-    require_tool("espeak-ng", shutil.which("espeak-ng") is not None, "apt-get install espeak-ng")
-    require_tool("the aligner", aligner.missing_parts() is None, "pip install '.[align]' (README, align)")
-    track, transcript = aligned_chapter(api)
-    starts = [s["start_s"] for s in transcript["sentences"]]
-    page = phone.page
-    page.goto(track["url"])
-    page.wait_for_selector("#readalong-text .ra-s")
+    page, starts = open_aligned_chapter(phone, api)
     assert page.locator("#readalong-text .ra-s").count() == len(starts)
     assert page.locator("#readalong [aria-live]").count() == 0  # screen readers are not told each sentence
 
@@ -100,13 +105,7 @@ def test_the_sentence_read_is_lit_up_and_a_tap_seeks_to_a_sentence(phone: Any, a
 
 def test_by_keyboard_one_stop_arrows_between_sentences_enter_seeks(phone: Any, api: Callable[[str], Any]) -> None:
     """MIIT: everything a tap does, a keyboard or a switch can do, without a stop per sentence."""
-    require_tool("espeak-ng", shutil.which("espeak-ng") is not None, "apt-get install espeak-ng")
-    require_tool("the aligner", aligner.missing_parts() is None, "pip install '.[align]' (README, align)")
-    track, transcript = aligned_chapter(api)
-    starts = [s["start_s"] for s in transcript["sentences"]]
-    page = phone.page
-    page.goto(track["url"])
-    page.wait_for_selector("#readalong-text .ra-s")
+    page, starts = open_aligned_chapter(phone, api)
     stops = page.locator("#readalong-text [tabindex='0']")
     assert stops.count() == 1  # one tab stop for the whole text
     toggle = page.get_by_role("button", name="只听不看")
