@@ -106,6 +106,8 @@ def test_older_masters_get_a_copy_without_the_picture(
         assert track.size_bytes == new_path.stat().st_size
         assert text.aligned_audio_key == new_key  # read-along timings stay valid
         assert not old_path.exists()
+        public = Path(app.config["KIOSK_DATA_DIR"]) / "public"  # what a front nginx serves, at once
+        assert (public / new_key).is_file() and not (public / old_key).exists()
         assert new_key == f"audio/{file_sha256(new_path)[:2]}/{file_sha256(new_path)[:32]}.mp3"
         assert pictures.strip_stored_pictures() == 0  # nothing left to do
     page = client.get(f"/tracks/{track_id}").get_data(as_text=True)

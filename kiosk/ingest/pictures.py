@@ -99,9 +99,13 @@ def strip_stored_pictures() -> int:
 
 
 def _rename_key(old_key: str, new: StrippedFile) -> None:
-    """Point every row that names ``old_key`` at the copy (same audio, so alignments stay valid)."""
-    db.session.execute(update(Track).where(Track.audio_key == old_key)
-                       .values(audio_key=new.key, size_bytes=new.size_bytes))
+    """Point every row that names ``old_key`` at the copy (same audio, so alignments stay valid).
+
+    Chapters change through the ORM, so the published-only tree follows the commit (its hook
+    sees the objects' history; a bulk UPDATE would leave it to the ten-minute resync).
+    """
+    for track in db.session.scalars(select(Track).where(Track.audio_key == old_key)):
+        track.audio_key, track.size_bytes = new.key, new.size_bytes
     db.session.execute(update(ChapterText).where(ChapterText.aligned_audio_key == old_key)
                        .values(aligned_audio_key=new.key))
     db.session.execute(update(Recording).where(Recording.mastered_key == old_key).values(mastered_key=new.key))

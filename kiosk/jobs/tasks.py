@@ -73,7 +73,7 @@ def strip_pictures_from_chapters() -> None:
 def _strip_pictures() -> None:
     moved = pictures.strip_stored_pictures()
     if moved:
-        log.warning("removed the picture from the tag of %d chapters' MP3s (new keys, same audio)", moved)
+        log.warning("removed the picture from the tag of %d chapter file(s): new keys, the same audio", moved)
 
 
 @huey.periodic_task(crontab(minute="23"))
