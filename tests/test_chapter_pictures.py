@@ -109,7 +109,10 @@ def test_older_masters_get_a_copy_without_the_picture(
         public = Path(app.config["KIOSK_DATA_DIR"]) / "public"  # what a front nginx serves, at once
         assert (public / new_key).is_file() and not (public / old_key).exists()
         assert new_key == f"audio/{file_sha256(new_path)[:2]}/{file_sha256(new_path)[:32]}.mp3"
-        assert pictures.strip_stored_pictures() == 0  # nothing left to do
+        marker = store().root / pictures.DONE_MARKER
+        assert marker.is_file()  # so the next start reads no tag at all
+        marker.unlink()
+        assert pictures.strip_stored_pictures() == 0 and marker.is_file()  # nothing left to do
     page = client.get(f"/tracks/{track_id}").get_data(as_text=True)
     assert f"/media/{new_key}" in page and old_key not in page
     ranged = client.get(f"/media/{new_key}", headers={"Range": "bytes=0-1023"})
@@ -127,5 +130,6 @@ def test_chapters_sharing_a_file_move_together(app: Flask, old_master: tuple[int
         assert second.audio_key == old_key  # identical audio shares a key
         moved = pictures.strip_stored_pictures()
         assert moved == 1  # one file, both chapters
+        assert pictures.strip_stored_pictures() == 0  # the marker: nothing is read again
         assert {t.audio_key for t in db.session.get(Book, book.id).tracks} == {
             db.session.get(Track, track_id).audio_key}

@@ -22,10 +22,15 @@ from sqlalchemy import select, update
 
 from kiosk.extensions import db
 from kiosk.models import ChapterText, Recording, Remaster, Track
-from kiosk.storage import HASH_CHUNK_BYTES, store
+from kiosk.storage import HASH_CHUNK_BYTES, store, write_atomically
 from recorder import tags
 
 log = logging.getLogger(__name__)
+
+# In the data dir once every chapter's MP3 is without a picture: nothing the kiosk writes adds
+# one again, so later starts do not read every chapter's tag (100,000 files on a city's disk).
+# A restore goes into an empty data dir, so restored masters are looked at once more.
+DONE_MARKER = ".chapter-pictures-stripped"
 
 
 class PictureStripError(RuntimeError):
@@ -80,14 +85,19 @@ def strip_stored_pictures() -> int:
     """Give every chapter whose MP3 has a picture in its tag a copy without it; how many files moved.
 
     Idempotent and safe to interrupt: each file is one transaction, and a crash between the
-    commit and the old file's removal leaves only an unnamed file behind.
+    commit and the old file's removal leaves only an unnamed file behind. Once a pass leaves no
+    picture behind, ``DONE_MARKER`` says so and later calls read nothing.
     """
-    moved = 0
+    marker = store().root / DONE_MARKER
+    if marker.exists():
+        return 0
+    moved, kept = 0, 0
     for old_key in keys_with_pictures():
         try:
             stripped = store_without_pictures(store().path(old_key))
         except (PictureStripError, OSError, MutagenError) as error:
             log.error("kept %s with its picture: %s", old_key, error)
+            kept += 1
             continue
         _rename_key(old_key, stripped)
         db.session.commit()
@@ -95,6 +105,8 @@ def strip_stored_pictures() -> int:
         if not _named_anywhere(old_key):
             store().delete(old_key)
         log.info("chapter audio %s → %s: picture removed from its tag", old_key, stripped.key)
+    if not kept:
+        write_atomically(marker, "every chapter's MP3 is without a picture in its tag (kiosk/ingest/pictures.py)\n")
     return moved
 
 
