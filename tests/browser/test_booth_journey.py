@@ -18,18 +18,11 @@ from typing import Any
 
 import pytest
 
-from . import chromium_executable
+from . import browser_marks
 
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        chromium_executable() is None,
-        reason="Chromium not found: apt-get install chromium, or set KIOSK_TEST_CHROMIUM",
-    ),
-]
+pytestmark = browser_marks(180)
 
 READER_NAME = "林间读者"
 RECORD_S = 5  # by the booth's own clock

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from . import chromium_executable
+from . import browser_marks
 from .test_booth_journey import (
     MASTERING_TIMEOUT_MS,
     RECORD_S,
@@ -29,14 +29,7 @@ from .test_booth_journey import (
 
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        chromium_executable() is None,
-        reason="Chromium not found: apt-get install chromium, or set KIOSK_TEST_CHROMIUM",
-    ),
-]
+pytestmark = browser_marks(180)
 
 FIRST_READER = "第一位读者"
 MIC_DELAY_MS = 3000  # a first use: the permission prompt is up this long

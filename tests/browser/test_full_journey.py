@@ -35,24 +35,15 @@ from typing import Any
 
 import pytest
 
-from . import chromium_executable
+from tests.helpers import require_tool
+
+from . import browser_marks
 from .conftest import ARTIFACTS, LiveKiosk
 from .test_booth_journey import Take, record_take_at_booth
 
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(240),
-    pytest.mark.skipif(
-        chromium_executable() is None,
-        reason="Chromium not found: apt-get install chromium, or set KIOSK_TEST_CHROMIUM",
-    ),
-    pytest.mark.skipif(
-        shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
-        reason="poppler-utils not installed (pdftoppm, pdftotext render the printed wall)",
-    ),
-]
+pytestmark = browser_marks(240)
 
 SECTION_NAME = "中国精神"
 BOOK_TITLE = "可爱的中国"
@@ -135,6 +126,8 @@ def sheet_codes(pdf: Path, page: int, out: Path) -> list[tuple[str, Box]]:
 
 def code_of_card(live_kiosk: LiveKiosk, tmp_path: Path, artifact_dir: Path) -> str:
     """Print the wall, render its sheet, and read the QR code printed under ``SECTION_NAME``."""
+    require_tool("poppler-utils", shutil.which("pdftoppm") is not None and shutil.which("pdftotext") is not None,
+                 "apt-get install poppler-utils: pdftoppm and pdftotext render the printed wall")
     pdf = tmp_path / "wall.pdf"
     live_kiosk.cli("wall", "--base-url", live_kiosk.base_url, "-o", str(pdf))
     words = sheet_words(pdf, 1)

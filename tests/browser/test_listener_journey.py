@@ -18,19 +18,12 @@ from typing import Any
 
 import pytest
 
-from . import chromium_executable
+from . import browser_marks
 from .conftest import PHONE_VIEWPORT, WECHAT_ANDROID_UA
 
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        chromium_executable() is None,
-        reason="Chromium not found: apt-get install chromium, or set KIOSK_TEST_CHROMIUM",
-    ),
-]
+pytestmark = browser_marks(180)
 
 SECTION_NAME = "中国精神"
 BOOK_TITLE = "少年中国说"  # two chapters; no other test adds one (the full journey approves a take into 可爱的中国)

@@ -18,18 +18,11 @@ import pytest
 from kiosk.readalong import aligner
 from tests.helpers import require_tool
 
-from . import chromium_executable
+from . import browser_marks
 
 pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(
-        chromium_executable() is None,
-        reason="Chromium not found: apt-get install chromium, or set KIOSK_TEST_CHROMIUM",
-    ),
-]
+pytestmark = browser_marks(300)
 
 ALIGNED_WITHIN_S = 180.0  # the worker aligns the demo's chapters after it has made them
 NOW = "document.querySelector('#readalong-text .ra-now')"

@@ -18,18 +18,11 @@ from typing import Any
 
 import pytest
 
-from . import chromium_executable
+from . import browser_marks
 
 expect = pytest.importorskip("playwright.sync_api", reason="pip install playwright").expect
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.timeout(180),
-    pytest.mark.skipif(
-        chromium_executable() is None,
-        reason="Chromium not found: apt-get install chromium, or set KIOSK_TEST_CHROMIUM",
-    ),
-]
+pytestmark = browser_marks(180)
 
 MIN_TRACK_S = 30.0  # long enough to skip 15 s and still pause well before the end
 SECTION_PAGE_BUDGET_BYTES = 50 * 1024
