@@ -28,6 +28,19 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def children_of(parents: list[int]) -> list[int]:
+    """The pids whose parent is one of ``parents`` (``kiosk serve``'s supervised worker runs in a
+    process group of its own, so that a signal to the server's group does not cut a job short)."""
+    wanted, found = set(parents), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) in wanted:
+                found.append(int(entry.name))
+    return found
+
+
 def is_background_worker(pid: int) -> bool:
     """Whether ``pid`` is the ``kiosk worker`` process (the job queue), not a web process."""
     with contextlib.suppress(OSError):
@@ -60,7 +73,8 @@ class ServerMemory:
     def sample(self) -> None:
         """One sample; keeps the peaks."""
         rss = pss = worker = 0.0
-        for pid in group_members(self.pgid):
+        members = group_members(self.pgid)
+        for pid in {*members, *children_of(members)}:
             one_rss, one_pss = rss_pss_mib(pid)
             if is_background_worker(pid):
                 worker += one_rss

@@ -8,7 +8,6 @@ from flask_babel import gettext
 
 from kiosk.wall.cards import Card, WallError
 from kiosk.wall.html import render_html
-from kiosk.wall.pdf import wall_pdf
 from kiosk.wall.svg import sheet_svg
 
 FORMATS = (".html", ".svg", ".pdf")
@@ -20,7 +19,13 @@ def render_svg(cards: list[Card]) -> str:
 
 
 def render_pdf(cards: list[Card]) -> bytes:
-    """A print-ready PDF with an embedded CJK font: overview sheets, then one page per card."""
+    """A print-ready PDF with an embedded CJK font: overview sheets, then one page per card.
+
+    fpdf2 is imported here, not with the module: the ``kiosk`` command registers the wall's
+    commands in every web process, and fpdf2 with fontTools would add about 20 MB to each.
+    """
+    from kiosk.wall.pdf import wall_pdf
+
     return wall_pdf(cards, caption=gettext("扫码收听"))
 
 
