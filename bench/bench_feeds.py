@@ -77,25 +77,36 @@ def build_library(data_dir: Path, items: int) -> tuple[Any, int, str]:
         return app, book.id, section.slug
 
 
-def add_long_book(app: Any, hours: int) -> int:
-    """A book of ``hours`` one-hour chapters whose MP3s are sparse files of the right size; its id."""
+HOUR_BYTES = BITRATE_BPS // 8 * 3600  # one hour of a master
+
+
+def add_sparse_hours(book: Any, hours: int) -> None:
+    """Give ``book`` (flushed, in an app context) ``hours`` one-hour chapters whose MP3s are sparse
+    files of the right size: an export streams every byte, yet they cost no disk. Not committed."""
     from kiosk.extensions import db
-    from kiosk.library import catalogue
-    from kiosk.models import Section, Track
+    from kiosk.models import Track
     from kiosk.storage import content_key, store
 
-    chapter_bytes = BITRATE_BPS // 8 * 3600
+    for n in range(hours):
+        key = content_key("audio", f"{book.id:04x}{n:04x}" * 4, "mp3")
+        path = store().path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as sparse:
+            sparse.truncate(HOUR_BYTES)
+        db.session.add(Track(book=book, position=n + 1, title=f"第{n + 1}章", duration_ms=3_600_000,
+                             audio_key=key, size_bytes=HOUR_BYTES, mime_type="audio/mpeg"))
+
+
+def add_long_book(app: Any, hours: int) -> int:
+    """A book of ``hours`` one-hour chapters (sparse files, ``add_sparse_hours``) in the last section; its id."""
+    from kiosk.extensions import db
+    from kiosk.library import catalogue
+    from kiosk.models import Section
+
     with app.app_context():
         section = db.session.query(Section).order_by(Section.position.desc()).first()
         book = catalogue.new_book(section, "十小时的书")
-        for n in range(hours):
-            key = content_key("audio", f"{n + 1:02x}" * 16, "mp3")
-            path = store().path(key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as sparse:
-                sparse.truncate(chapter_bytes)
-            db.session.add(Track(book=book, position=n + 1, title=f"第{n + 1}章", duration_ms=3_600_000,
-                                 audio_key=key, size_bytes=chapter_bytes, mime_type="audio/mpeg"))
+        add_sparse_hours(book, hours)
         db.session.commit()
         return int(book.id)
 

@@ -19,11 +19,12 @@ from flask.testing import FlaskClient
 from mutagen.mp3 import MP3
 from sqlalchemy import select
 
+from bench.bench_feeds import HOUR_BYTES, add_sparse_hours
 from kiosk.extensions import db
 from kiosk.library import catalogue
 from kiosk.models import Book, Section, Track
 from kiosk.models.texts import ChapterText
-from kiosk.storage import content_key, store
+from kiosk.storage import store
 from tests.conftest import FFMPEG, AuthActions, make_audio
 from tests.factories import gen_book, gen_track
 
@@ -212,20 +213,10 @@ def test_no_export_of_a_hidden_book_or_a_book_without_chapters(app: Flask, clien
         assert client.get(path).status_code == 404
 
 
-CHAPTER_BYTES = 96_000 // 8 * 3600
-
-
 def _sparse_book(title: str, chapters: int, section_slug: str = "jingdian-songdu") -> int:
     """A book of one-hour chapters at 96 kbit/s as sparse files (432 MB per ten that cost no disk)."""
     book = gen_book(title, section_slug=section_slug)
-    for n in range(chapters):
-        key = content_key("audio", f"{book.id:04x}{n:04x}" * 4, "mp3")
-        path = store().path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as sparse:
-            sparse.truncate(CHAPTER_BYTES)
-        db.session.add(Track(book=book, position=n + 1, title=f"第{n + 1}章", duration_ms=3_600_000,
-                             audio_key=key, size_bytes=CHAPTER_BYTES, mime_type="audio/mpeg"))
+    add_sparse_hours(book, chapters)
     db.session.commit()
     return book.id
 
@@ -255,7 +246,7 @@ def test_a_ten_hour_book_streams_in_flat_memory(app: Flask, client: FlaskClient)
         book_id = _sparse_book("十小时的书", 10)
     for export in ("daisy", "mp3"):
         received, peak = _streamed_peak(client, f"/books/{book_id}/{export}.zip")
-        assert received > 10 * CHAPTER_BYTES
+        assert received > 10 * HOUR_BYTES
         print(f"{export}: {received / 1e6:.0f} MB streamed, Python peak {peak / 1e6:.2f} MB")
         assert peak < 8_000_000, peak  # under 2 % of the book
 
@@ -394,6 +385,6 @@ def test_a_twelve_hour_section_streams_in_flat_memory(app: Flask, client: FlaskC
         for title in ("第一本", "第二本", "第三本"):
             _sparse_book(title, 4, section_slug="kepu-tiandi")
     received, peak = _streamed_peak(client, "/sections/kepu-tiandi/daisy.zip")
-    assert received > 12 * CHAPTER_BYTES
+    assert received > 12 * HOUR_BYTES
     print(f"section daisy: {received / 1e6:.0f} MB streamed, Python peak {peak / 1e6:.2f} MB")
     assert peak < 8_000_000, peak
